@@ -1,0 +1,566 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A virtual server's definition in the user's words, and its libvirt domain XML.
+
+`parse_server` reads domain XML into a plain dict (the "spec"); `build_server_xml` writes a new
+domain from a spec; `update_server_xml` changes an existing domain's XML to match a spec while
+keeping what libvirt added (UUID, PCI addresses, generated MACs), so guests do not see their
+devices move. Everything here is pure: no libvirt connection.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import copy
+import re
+
+try:
+    from lxml import etree
+except ImportError:
+    etree = None
+
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size, unit_multiplier
+
+METADATA_NS = 'https://virtualiron.example/xmlns/server/1'
+METADATA_PREFIX = 'virtualiron'
+MAX_NICS = 8
+BOOT_DEVICES = {'disk': 'hd', 'network': 'network', 'cdrom': 'cdrom'}
+DISK_FORMATS = {'raw': 'raw', 'qcow2': 'qcow2', 'vhd': 'vpc'}
+TARGET_PREFIX = {'virtio': 'vd', 'sata': 'sd', 'scsi': 'sd', 'ide': 'hd', 'xen': 'xvd'}
+NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}')
+MAC_RE = re.compile(r'([0-9a-f]{2}:){5}[0-9a-f]{2}')
+DISK_KEYS = ('device', 'path', 'pool', 'volume', 'format', 'bus', 'cache', 'target')
+
+
+def _require_lxml():
+    if etree is None:
+        raise VirtualIronError('the Python library lxml is required: pip install lxml')
+
+
+def _xml(text):
+    _require_lxml()
+    return etree.fromstring(text.encode('utf-8') if isinstance(text, str) else text,
+                            parser=etree.XMLParser(remove_blank_text=True))
+
+
+def to_string(element):
+    return etree.tostring(element, pretty_print=True, encoding='unicode')
+
+
+def validate_name(name):
+    if not name or not NAME_RE.fullmatch(name) or '..' in name:
+        raise VirtualIronError(
+            'invalid virtual server name %r: use 1 to 64 letters, digits, ".", "_", "+" or "-", starting '
+            'with a letter or digit, without "/" or ".."' % (name,))
+
+
+# ---------------------------------------------------------------- parsing
+
+def _kib(element, default=0):
+    """A libvirt memory element in bytes, honouring its unit attribute."""
+    if element is None:
+        return default
+    return int(element.text) * unit_multiplier(element.get('unit', 'KiB'))
+
+
+def parse_disk(disk):
+    entry = dict.fromkeys(DISK_KEYS)
+    entry['device'] = disk.get('device', 'disk')
+    source = disk.find('source')
+    if source is not None:
+        entry['path'] = source.get('file') or source.get('dev')
+        entry['pool'], entry['volume'] = source.get('pool'), source.get('volume')
+    driver = disk.find('driver')
+    if driver is not None:
+        fmt = driver.get('type')
+        entry['format'] = {v: k for k, v in DISK_FORMATS.items()}.get(fmt, fmt)
+        entry['cache'] = driver.get('cache')
+    target = disk.find('target')
+    if target is not None:
+        entry['bus'], entry['target'] = target.get('bus'), target.get('dev')
+    return entry
+
+
+def parse_nic(interface):
+    source = interface.find('source')
+    mac = interface.find('mac')
+    model = interface.find('model')
+    entry = {'switch': None, 'bridge': None,
+             'mac': mac.get('address').lower() if mac is not None else None,
+             'model': model.get('type') if model is not None else None}
+    if source is not None:
+        if interface.get('type') == 'network':
+            entry['switch'] = source.get('network')
+        elif interface.get('type') == 'bridge':
+            entry['bridge'] = source.get('bridge')
+    return entry
+
+
+def _parse_console(devices):
+    graphics = devices.find('graphics') if devices is not None else None
+    if graphics is None:
+        return {'type': 'none', 'listen': None, 'password': None, 'port': None}
+    port = graphics.get('port')
+    return {'type': graphics.get('type'),
+            'listen': graphics.get('listen'),
+            'password': graphics.get('passwd'),
+            'port': int(port) if port and int(port) > 0 else None}
+
+
+def _parse_tags(root):
+    server = root.find('metadata/{%s}server' % METADATA_NS)
+    if server is None:
+        return {}
+    # libvirt qualifies only the root of a metadata element: its children are read by local name.
+    return dict((tag.get('name'), tag.text or '') for tag in server if etree.QName(tag).localname == 'tag')
+
+
+def parse_server(xml):
+    """Domain XML -> spec dict (sizes in bytes). Unknown devices are ignored, not lost: see update."""
+    root = _xml(xml)
+    vcpu = root.find('vcpu')
+    max_vcpus = int(vcpu.text) if vcpu is not None else 1
+    devices = root.find('devices')
+    os_type = root.find('os/type')
+    return {
+        'name': root.findtext('name'),
+        'uuid': root.findtext('uuid'),
+        'hypervisor': root.get('type'),
+        'arch': os_type.get('arch') if os_type is not None else None,
+        'machine': os_type.get('machine') if os_type is not None else None,
+        'vcpus': int(vcpu.get('current', max_vcpus)) if vcpu is not None else 1,
+        'max_vcpus': max_vcpus,
+        'max_memory': _kib(root.find('memory')),
+        'memory': _kib(root.find('currentMemory'), _kib(root.find('memory'))),
+        'boot': [{v: k for k, v in BOOT_DEVICES.items()}.get(b.get('dev'), b.get('dev'))
+                 for b in root.findall('os/boot')],
+        'disks': [parse_disk(d) for d in root.findall('devices/disk')],
+        'nics': [parse_nic(i) for i in root.findall('devices/interface')],
+        'console': _parse_console(devices),
+        'description': root.findtext('description') or '',
+        'tags': _parse_tags(root),
+    }
+
+
+# ---------------------------------------------------------------- desired state
+
+def _check_disk(disk, hypervisor):
+    """Fill a user's disk entry with defaults; refuse what libvirt would reject later, less clearly."""
+    disk = dict(disk)
+    device = disk.get('device') or 'disk'
+    if device not in ('disk', 'cdrom', 'lun'):
+        raise VirtualIronError('disk device must be disk, cdrom or lun, got %r' % (device,))
+    if not disk.get('path') and not (disk.get('pool') and disk.get('volume')):
+        raise VirtualIronError('each disk needs a path, or a pool and a volume')
+    if device == 'lun' and not str(disk.get('path') or '').startswith('/dev/'):
+        raise VirtualIronError('a lun disk passes a host block device through; its path must be under /dev, '
+                               'got %r' % (disk.get('path'),))
+    default_bus = {'cdrom': 'sata', 'lun': 'scsi'}.get(device, 'xen' if hypervisor == 'xen' else 'virtio')
+    disk['device'] = device
+    disk['bus'] = disk.get('bus') or default_bus
+    if device == 'lun' and disk['bus'] != 'scsi':
+        raise VirtualIronError('a lun disk needs bus scsi (virtio-scsi pass-through), got %r' % disk['bus'])
+    if disk['bus'] not in TARGET_PREFIX:
+        raise VirtualIronError('unknown disk bus %r; use one of %s' % (disk['bus'], ', '.join(sorted(TARGET_PREFIX))))
+    disk['format'] = disk.get('format') or 'raw'
+    if disk['format'] not in DISK_FORMATS:
+        raise VirtualIronError('unknown disk format %r; use one of %s' % (disk['format'], ', '.join(DISK_FORMATS)))
+    if device == 'cdrom':
+        disk.pop('cache', None)
+    else:
+        disk['cache'] = disk.get('cache') or 'none'
+    return dict((k, disk.get(k)) for k in DISK_KEYS)
+
+
+def _check_nic(nic, hypervisor):
+    nic = dict(nic)
+    if bool(nic.get('switch')) == bool(nic.get('bridge')):
+        raise VirtualIronError('each NIC is attached to exactly one of switch or bridge, got %r' % (nic,))
+    if nic.get('mac'):
+        nic['mac'] = nic['mac'].lower()
+        if not MAC_RE.fullmatch(nic['mac']):
+            raise VirtualIronError('invalid MAC address %r: write six hex pairs like 52:54:00:12:34:56' % nic['mac'])
+    else:
+        nic['mac'] = None
+    nic['model'] = nic.get('model') or (None if hypervisor == 'xen' else 'virtio')
+    return nic
+
+
+def desired_server(request, current, hypervisor):
+    """Merge a request (options the user set; None = not set) over the current spec or creation defaults.
+
+    hypervisor is the resolved domain type for a new server (ignored when current exists and the
+    request does not name one). Returns a complete spec, or raises VirtualIronError on bad input.
+    """
+    validate_name(request['name'])
+    base = current or {
+        'name': request['name'], 'uuid': None, 'hypervisor': hypervisor, 'arch': None, 'machine': None,
+        'vcpus': 1, 'max_vcpus': None, 'memory': 512 * 1024 ** 2, 'max_memory': None, 'boot': ['disk'],
+        'disks': [], 'nics': [], 'console': {'type': 'vnc', 'listen': '127.0.0.1', 'password': None, 'port': None},
+        'description': '', 'tags': {},
+    }
+    spec = copy.deepcopy(base)
+    if request.get('hypervisor') not in (None, 'auto'):
+        spec['hypervisor'] = request['hypervisor']
+    for key in ('vcpus', 'max_vcpus', 'memory', 'max_memory', 'boot', 'description'):
+        if request.get(key) is not None:
+            spec[key] = request[key]
+    if request.get('tags') is not None:
+        spec['tags'] = dict((str(k), str(v)) for k, v in request['tags'].items())
+    _merge_sizes(spec, request, current)
+    _merge_console(spec, request)
+    _merge_disks(spec, request)
+    if request.get('nics') is not None:
+        if len(request['nics']) > MAX_NICS:
+            raise VirtualIronError('a virtual server has 0 to %d NICs, got %d' % (MAX_NICS, len(request['nics'])))
+        spec['nics'] = [_check_nic(n, spec['hypervisor']) for n in request['nics']]
+    _keep_device_identity(spec, current)
+    unknown = [b for b in spec['boot'] if b not in BOOT_DEVICES]
+    if unknown:
+        raise VirtualIronError('unknown boot device %s; use disk, network or cdrom' % ', '.join(map(repr, unknown)))
+    return spec
+
+
+def _merge_sizes(spec, request, current):
+    """vCPUs and memory: maxima grow with the current values unless the user set them."""
+    if spec['vcpus'] < 1:
+        raise VirtualIronError('vcpus must be at least 1, got %d' % spec['vcpus'])
+    if request.get('max_vcpus') is None and (spec['max_vcpus'] or 0) < spec['vcpus']:
+        spec['max_vcpus'] = spec['vcpus']
+    if spec['max_vcpus'] < spec['vcpus']:
+        raise VirtualIronError('vcpus (%d) cannot exceed max_vcpus (%d)' % (spec['vcpus'], spec['max_vcpus']))
+    for key in ('memory', 'max_memory'):  # libvirt keeps memory in KiB
+        if spec[key] is not None:
+            spec[key] -= spec[key] % 1024
+    if request.get('max_memory') is None and (spec['max_memory'] or 0) < spec['memory']:
+        spec['max_memory'] = spec['memory']
+    if spec['memory'] < 1024 ** 2:
+        raise VirtualIronError('memory must be at least 1MiB')
+    if spec['max_memory'] < spec['memory']:
+        raise VirtualIronError('memory (%s) cannot exceed max_memory (%s)'
+                               % (format_size(spec['memory']), format_size(spec['max_memory'])))
+
+
+def _merge_console(spec, request):
+    console = spec['console']
+    if request.get('console') is not None:
+        console['type'] = request['console']
+    if request.get('console_listen') is not None:
+        console['listen'] = request['console_listen']
+    if request.get('console_password') is not None:
+        console['password'] = request['console_password'] or None
+    if console['type'] == 'none':
+        spec['console'] = {'type': 'none', 'listen': None, 'password': None, 'port': None}
+    elif not console.get('listen'):
+        console['listen'] = '127.0.0.1'
+
+
+def _merge_disks(spec, request):
+    """`disks` replaces the disk list; `cdrom` replaces only the CD drives, keeping the other disks."""
+    if request.get('disks') is not None:
+        spec['disks'] = [_check_disk(d, spec['hypervisor']) for d in request['disks']]
+    if request.get('cdrom') is not None:
+        spec['disks'] = [d for d in spec['disks'] if d['device'] != 'cdrom']
+        if request['cdrom']:
+            spec['disks'].append(_check_disk({'path': request['cdrom'], 'device': 'cdrom'}, spec['hypervisor']))
+
+
+# ---------------------------------------------------------------- pairing devices
+
+def _keep_device_identity(spec, current):
+    """A device the user did not re-describe keeps what libvirt gave it: a disk its guest device name
+    (target) while its bus is the same, a NIC its generated MAC."""
+    if current is None:
+        return
+    for have, want in pair_disks(current['disks'], spec['disks']):
+        if have is not None and want is not None and have['bus'] == want['bus']:
+            want['target'] = have['target']
+    for have, want in pair_nics(current['nics'], spec['nics']):
+        if have is not None and want is not None and not want['mac']:
+            want['mac'] = have['mac']
+
+
+def disk_key(disk):
+    """What makes two disk entries the same disk: its source, or for a CD drive its target."""
+    if disk.get('pool'):
+        return ('volume', disk['pool'], disk['volume'])
+    return ('path', disk.get('path'))
+
+
+def pair_disks(current, desired):
+    """[(current or None, desired or None)]: disks pair by source; CD drives pair in order, since
+    changing the ISO in a drive is a media change, not a new drive."""
+    pairs, left = [], list(current)
+    cdroms = [d for d in left if d['device'] == 'cdrom']
+    for want in desired:
+        if want['device'] == 'cdrom':
+            have = cdroms.pop(0) if cdroms else None
+        else:
+            have = next((d for d in left if d['device'] != 'cdrom' and disk_key(d) == disk_key(want)), None)
+        if have is not None:
+            left.remove(have)
+        pairs.append((have, want))
+    return pairs + [(d, None) for d in left]
+
+
+def pair_nics(current, desired):
+    """NICs with a MAC the user named pair by MAC; the others pair in order."""
+    pairs, left = [None] * len(desired), list(current)
+    for i, want in enumerate(desired):
+        have = next((n for n in left if want['mac'] and n['mac'] == want['mac']), None)
+        if have is not None:
+            left.remove(have)
+            pairs[i] = (have, want)
+    for i, want in enumerate(desired):
+        if pairs[i] is None:
+            have = next((n for n in left if not want['mac'] or n['mac'] == want['mac']), None)
+            if have is not None:
+                left.remove(have)
+            pairs[i] = (have, want)
+    return pairs + [(n, None) for n in left]
+
+
+def disk_matches(have, want):
+    return all(have.get(k) == want.get(k) for k in ('path', 'pool', 'volume', 'device', 'format', 'bus', 'cache'))
+
+
+def nic_matches(have, want):
+    return (have['switch'], have['bridge'], have['model']) == (want['switch'], want['bridge'], want['model']) \
+        and (not want['mac'] or have['mac'] == want['mac'])
+
+
+# ---------------------------------------------------------------- writing XML
+
+def _sub(parent, tag, text=None, **attrs):
+    element = etree.SubElement(parent, tag, **dict((k, str(v)) for k, v in attrs.items() if v is not None))
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
+def disk_element(disk, target):
+    block = str(disk.get('path') or '').startswith('/dev/')
+    kind = 'volume' if disk.get('pool') else ('block' if block else 'file')
+    element = etree.Element('disk', type=kind, device=disk['device'])
+    _sub(element, 'driver', name='qemu', type=DISK_FORMATS[disk['format']], cache=disk.get('cache'))
+    if kind == 'volume':
+        _sub(element, 'source', pool=disk['pool'], volume=disk['volume'])
+    else:
+        _sub(element, 'source', **{'dev' if block else 'file': disk['path']})
+    _sub(element, 'target', dev=target, bus=disk['bus'])
+    if disk['device'] == 'cdrom':
+        _sub(element, 'readonly')
+    return element
+
+
+def nic_element(nic):
+    kind = 'network' if nic['switch'] else 'bridge'
+    element = etree.Element('interface', type=kind)
+    if nic['mac']:
+        _sub(element, 'mac', address=nic['mac'])
+    _sub(element, 'source', **{kind: nic['switch'] or nic['bridge']})
+    if nic['model']:
+        _sub(element, 'model', type=nic['model'])
+    return element
+
+
+def _graphics_element(console):
+    element = etree.Element('graphics', type=console['type'], autoport='yes', listen=console['listen'])
+    if console.get('password'):
+        element.set('passwd', console['password'])
+    _sub(element, 'listen', type='address', address=console['listen'])
+    return element
+
+
+def _free_target(bus, used):
+    prefix = TARGET_PREFIX[bus]
+    for i in range(26 * 27):
+        name = prefix + ('' if i < 26 else chr(ord('a') + i // 26 - 1)) + chr(ord('a') + i % 26)
+        if name not in used:
+            used.add(name)
+            return name
+    raise VirtualIronError('no free disk name left on bus %s' % bus)
+
+
+def _set_text(root, tag, text, before=None):
+    element = root.find(tag)
+    if element is None:
+        element = etree.Element(tag)
+        anchor = root.find(before) if before else None
+        if anchor is not None:
+            anchor.addprevious(element)
+        else:
+            root.append(element)
+    element.text = str(text)
+    return element
+
+
+def _apply_scalars(root, spec):
+    root.set('type', spec['hypervisor'])
+    if spec['description']:
+        _set_text(root, 'description', spec['description'], before='memory')
+    elif root.find('description') is not None:
+        root.remove(root.find('description'))
+    _apply_tags(root, spec['tags'])
+    _set_text(root, 'memory', spec['max_memory'] // 1024).set('unit', 'KiB')
+    _set_text(root, 'currentMemory', spec['memory'] // 1024).set('unit', 'KiB')
+    vcpu = _set_text(root, 'vcpu', spec['max_vcpus'])
+    vcpu.set('placement', vcpu.get('placement', 'static'))
+    vcpu.set('current', str(spec['vcpus']))
+    os = root.find('os')
+    for boot in os.findall('boot'):
+        os.remove(boot)
+    for device in spec['boot']:
+        _sub(os, 'boot', dev=BOOT_DEVICES[device])
+
+
+def _apply_tags(root, tags):
+    metadata = root.find('metadata')
+    old = metadata.find('{%s}server' % METADATA_NS) if metadata is not None else None
+    if old is not None:
+        metadata.remove(old)
+    if not tags:
+        if metadata is not None and len(metadata) == 0:
+            root.remove(metadata)
+        return
+    if metadata is None:
+        metadata = etree.Element('metadata')
+        root.find('memory').addprevious(metadata)
+    metadata.append(tags_element(tags))
+
+
+def tags_element(tags, qualified=True):
+    """The collection's metadata element. libvirt's setMetadata wants it unqualified (it adds the
+    namespace itself); in a domain definition it is qualified. Children stay unqualified in both."""
+    server = etree.Element('{%s}server' % METADATA_NS if qualified else 'server',
+                           nsmap={METADATA_PREFIX: METADATA_NS} if qualified else None)
+    for name in sorted(tags):
+        _sub(server, 'tag', tags[name], name=name)
+    return server
+
+
+def _apply_disks(devices, spec):
+    elements = devices.findall('disk')
+    current = [parse_disk(e) for e in elements]
+    used = set(d['target'] for d in current if d['target'])
+    anchor = elements[-1] if elements else None
+    for have, want in pair_disks(current, spec['disks']):
+        element = elements[current.index(have)] if have is not None else None
+        if want is None:
+            used.discard(have['target'])
+            devices.remove(element)
+            continue
+        if have is not None and disk_matches(have, want):
+            anchor = element
+            continue
+        target = have['target'] if have is not None and have['bus'] == want['bus'] else None
+        if have is not None and target is None:
+            used.discard(have['target'])
+        new = disk_element(want, target or _free_target(want['bus'], used))
+        if element is not None:
+            address = element.find('address') if target else None
+            if address is not None:
+                new.append(address)
+            element.addprevious(new)
+            devices.remove(element)
+        elif anchor is not None:
+            anchor.addnext(new)
+        else:
+            devices.insert(0, new)
+        anchor = new
+
+
+def _ensure_scsi_controller(devices, spec):
+    """SCSI disks and LUN pass-through go on virtio-scsi; libvirt's own default is an emulated LSI."""
+    if any(d['bus'] == 'scsi' for d in spec['disks']) and devices.find("controller[@type='scsi']") is None:
+        _sub(devices, 'controller', type='scsi', model='virtio-scsi')
+
+
+def _apply_nics(devices, spec):
+    elements = devices.findall('interface')
+    current = [parse_nic(e) for e in elements]
+    anchor = elements[-1] if elements else (devices.findall('disk') or [None])[-1]
+    for have, want in pair_nics(current, spec['nics']):
+        element = elements[current.index(have)] if have is not None else None
+        if want is None:
+            devices.remove(element)
+            continue
+        if have is not None and nic_matches(have, want):
+            anchor = element
+            continue
+        new = nic_element(dict(want, mac=want['mac'] or (have or {}).get('mac')))
+        if element is not None:
+            address = element.find('address')
+            if address is not None and have['model'] == want['model']:
+                new.append(address)
+            element.addprevious(new)
+            devices.remove(element)
+        elif anchor is not None:
+            anchor.addnext(new)
+        else:
+            devices.insert(0, new)
+        anchor = new
+
+
+def _apply_console(devices, console):
+    current = _parse_console(devices)
+    if all(current[k] == console[k] for k in ('type', 'listen', 'password')):
+        return
+    for old in devices.findall('graphics'):
+        devices.remove(old)
+    if console['type'] != 'none':
+        devices.append(_graphics_element(console))
+
+
+def update_server_xml(xml, spec):
+    """Return domain XML that is `xml` changed to match `spec`, keeping everything libvirt added."""
+    root = _xml(xml)
+    _apply_scalars(root, spec)
+    devices = root.find('devices')
+    _apply_disks(devices, spec)
+    _ensure_scsi_controller(devices, spec)
+    _apply_nics(devices, spec)
+    _apply_console(devices, spec['console'])
+    return to_string(root)
+
+
+def build_server_xml(spec, arch):
+    """Domain XML for a new virtual server (update_server_xml fills in the spec's values)."""
+    _require_lxml()
+    root = etree.Element('domain', type=spec['hypervisor'])
+    _sub(root, 'name', spec['name'])
+    for tag in ('memory', 'currentMemory', 'vcpu'):
+        _sub(root, tag, 0)
+    _sub(_sub(root, 'os'), 'type', 'hvm', arch=arch)
+    features = _sub(root, 'features')
+    _sub(features, 'acpi')
+    _sub(features, 'apic')
+    for event, action in (('on_poweroff', 'destroy'), ('on_reboot', 'restart'), ('on_crash', 'destroy')):
+        _sub(root, event, action)
+    devices = _sub(root, 'devices')
+    # A serial console gives every server a text console (virsh console), with or without graphics.
+    _sub(devices, 'serial', type='pty')
+    _sub(_sub(devices, 'console', type='pty'), 'target', type='serial')
+    return update_server_xml(to_string(root), spec)
+
+
+def comparable(spec):
+    """The parts of a spec that define the server: what idempotence and reboot_required compare."""
+    view = copy.deepcopy(spec)
+    for key in ('uuid', 'arch', 'machine'):
+        view.pop(key, None)
+    view['console'].pop('port', None)
+    # libvirt keeps disks sorted by bus and name, whatever order they were listed in.
+    view['disks'].sort(key=lambda d: tuple(str(d[k]) for k in DISK_KEYS))
+    return view
+
+
+def user_view(spec):
+    """A spec as modules return it: sizes as strings with units, the console password hidden."""
+    view = copy.deepcopy(spec)
+    for key in ('memory', 'max_memory'):
+        view[key] = format_size(view[key])
+    view['console']['password_set'] = bool(view['console'].pop('password', None))
+    return view

@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Storage questions asked of a hypervisor host through libvirt, so that remote hosts need no SSH."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import uuid
+
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import libvirt
+
+try:
+    from lxml import etree
+except ImportError:
+    etree = None
+
+
+def _active_pool_for_dir(conn, directory):
+    for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+        path = etree.fromstring(pool.XMLDesc(0).encode()).findtext('target/path')
+        if path and os.path.normpath(path) == directory:
+            return pool
+    return None
+
+
+def _lookup(pool, name):
+    try:
+        pool.storageVolLookupByName(name)
+        return True
+    except libvirt.libvirtError:
+        return False
+
+
+def path_exists(conn, path):
+    """True if the host has a file or block device at path; None if the host cannot tell.
+
+    libvirt answers file questions only through storage pools: use the active pool of that
+    directory, or start a transient one just for the question and stop it again.
+    """
+    try:
+        conn.storageVolLookupByPath(path)
+        return True
+    except libvirt.libvirtError:
+        pass
+    directory, name = os.path.split(os.path.normpath(path))
+    pool = _active_pool_for_dir(conn, directory)
+    if pool is not None:
+        pool.refresh(0)
+        return _lookup(pool, name)
+    probe = ("<pool type='dir'><name>virtualiron-probe-%s</name><target><path>%s</path></target></pool>"
+             % (uuid.uuid4().hex[:12], _escape(directory)))
+    try:
+        pool = conn.storagePoolCreateXML(probe, 0)
+    except libvirt.libvirtError as e:
+        if e.get_error_code() in (libvirt.VIR_ERR_OPERATION_INVALID, libvirt.VIR_ERR_INTERNAL_ERROR) \
+                and 'conflict' in (e.get_error_message() or '').lower():
+            return None  # an inactive pool owns this directory; libvirt will say more at start
+        return False  # the directory itself is missing
+    try:
+        return _lookup(pool, name)
+    finally:
+        pool.destroy()
+
+
+def _escape(text):
+    return text.replace('&', '&amp;').replace('<', '&lt;').replace("'", '&apos;')

@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Sizes in the user's words ("512MiB", "2GiB", "10G") to bytes and back."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
+
+# Single letters are binary, as in qemu-img and LVM; "KB", "MB"... are decimal (SI).
+_MULTIPLIERS = {
+    'b': 1, 'bytes': 1,
+    'k': 1024, 'kib': 1024, 'kb': 1000,
+    'm': 1024 ** 2, 'mib': 1024 ** 2, 'mb': 1000 ** 2,
+    'g': 1024 ** 3, 'gib': 1024 ** 3, 'gb': 1000 ** 3,
+    't': 1024 ** 4, 'tib': 1024 ** 4, 'tb': 1000 ** 4,
+}
+_SIZE_RE = re.compile(r'^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$')
+
+
+def parse_size(value, what, default_unit='MiB'):
+    """Return a size in bytes; a bare number is in default_unit. Refuse zero, negative and unknown units."""
+    match = _SIZE_RE.match(str(value))
+    if not match:
+        raise VirtualIronError('%s: cannot read %r as a size; write it like "512MiB" or "2GiB"' % (what, value))
+    number, unit = float(match.group(1)), (match.group(2) or default_unit).lower()
+    if unit not in _MULTIPLIERS:
+        raise VirtualIronError('%s: unknown unit %r in %r; use B, KiB, MiB, GiB, TiB (or KB, MB, GB, TB)'
+                               % (what, match.group(2), value))
+    size = int(number * _MULTIPLIERS[unit])
+    if size <= 0:
+        raise VirtualIronError('%s must be greater than zero, got %r' % (what, value))
+    return size
+
+
+def unit_multiplier(unit):
+    """Bytes in one unit, as libvirt and qemu-img spell units (case-insensitive)."""
+    try:
+        return _MULTIPLIERS[unit.lower()]
+    except KeyError:
+        raise VirtualIronError('unknown size unit %r' % unit)
+
+
+def format_size(size):
+    """The largest binary unit that divides the size exactly: 536870912 -> '512MiB'."""
+    for unit in ('TiB', 'GiB', 'MiB', 'KiB'):
+        multiplier = _MULTIPLIERS[unit.lower()]
+        if size % multiplier == 0:
+            return '%d%s' % (size // multiplier, unit)
+    return '%dB' % size

@@ -1,0 +1,383 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: virtual_server
+short_description: Create, change, start, stop, suspend and remove virtual servers
+version_added: 0.1.0
+description:
+  - Brings one virtual server (a libvirt domain) on one hypervisor host to the state you describe,
+    definition and power state together, in one call.
+  - Idempotent; supports check mode and C(--diff).
+  - Options you leave out keep the server's current setting; on a new server they take the defaults shown.
+  - A change to a running server is applied live where the hypervisor can (vCPUs up to O(max_vcpus),
+    memory up to O(max_memory), plugging and unplugging NICs and virtio or SCSI disks, changing the ISO in
+    a CD drive, description and tags). The rest is saved in the definition, takes effect at the next boot,
+    and the result says so with RV(reboot_required=true) and RV(pending_changes).
+  - Removing a server (O(state=absent)) removes its definition only; disk files are never deleted.
+author:
+  - Virtual Iron revival team (@virtualiron)
+extends_documentation_fragment:
+  - virtualiron.infra.connection
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change without changing the host.
+  diff_mode:
+    support: full
+    description: Shows the server's settings before and after.
+options:
+  name:
+    description:
+      - Name of the virtual server, unique on its host.
+      - 1 to 64 letters, digits, C(.), C(_), C(+) or C(-), starting with a letter or digit; no C(/) or C(..).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) defines the server and leaves its power state as it is (a new server stays stopped).
+      - V(running) defines and starts it (resumes it if suspended).
+      - V(stopped) shuts it down gracefully (ACPI power button), waiting O(shutdown_timeout) seconds;
+        if it is still running then, a hard power-off is done only with O(force=true), otherwise the task fails.
+      - V(suspended) pauses its vCPUs (starting it paused if it was stopped).
+      - V(restarted) stops it as V(stopped) does and starts it again; always reports a change.
+      - V(absent) stops it as V(stopped) does and removes its definition. Disk files are kept.
+    type: str
+    choices: [present, running, stopped, suspended, restarted, absent]
+    default: present
+  hypervisor:
+    description:
+      - The virtualization type. V(auto) picks what the host offers, preferring V(kvm), then V(xen),
+        then V(qemu) (software emulation, TCG).
+      - On an existing server V(auto) keeps its current type.
+    type: str
+    choices: [auto, kvm, qemu, xen]
+    default: auto
+  vcpus:
+    description:
+      - Number of virtual CPUs. May exceed the host's physical cores (overcommit).
+      - Default for a new server is V(1).
+    type: int
+  max_vcpus:
+    description:
+      - Most vCPUs the server can have without a reboot; O(vcpus) can be raised live up to it.
+      - Defaults to O(vcpus) (and grows with it when not set).
+    type: int
+  memory:
+    description:
+      - Memory of the server, as a size with a unit such as V(512MiB) or V(2GiB); a bare number is MiB.
+      - Single-letter units (V(K), V(M), V(G), V(T)) are binary; V(KB), V(MB), V(GB), V(TB) are decimal.
+      - Default for a new server is V(512MiB).
+    type: str
+  max_memory:
+    description:
+      - Most memory the server can have without a reboot; O(memory) can be changed live up to it
+        (through the balloon driver, which the guest must have for the change to reach it).
+      - Defaults to O(memory) (and grows with it when not set).
+    type: str
+  boot:
+    description:
+      - Boot devices in order. Default for a new server is V([disk]).
+    type: list
+    elements: str
+    choices: [disk, network, cdrom]
+  cdrom:
+    description:
+      - Path on the host of an ISO image to put in the server's CD drive, for installs.
+      - Replaces the ISO in the existing CD drive (live on a running server); other disks are kept.
+      - An empty string removes the CD drive.
+    type: str
+  disks:
+    description:
+      - The complete list of the server's disks, in order. Disks not listed are detached (their files stay).
+      - A disk is the same disk when its O(disks[].path) (or O(disks[].pool) and O(disks[].volume)) is the same.
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description:
+          - Path on the host of the image file, or of a block device (paths under C(/dev) attach as block devices).
+        type: str
+      pool:
+        description: Storage pool of the volume, instead of O(disks[].path).
+        type: str
+      volume:
+        description: Volume name in O(disks[].pool).
+        type: str
+      format:
+        description: Image format. V(vhd) is the Microsoft VHD format (QEMU's C(vpc) driver).
+        type: str
+        choices: [raw, qcow2, vhd]
+        default: raw
+      device:
+        description:
+          - V(disk) a hard disk; V(cdrom) a read-only CD/DVD drive; V(lun) passes a host block device through
+            with SCSI commands (virtio-scsi; the host must give QEMU access to the device, for example a
+            whole LUN or a multipath device, and the guest then sees the real device's SCSI identity).
+        type: str
+        choices: [disk, cdrom, lun]
+        default: disk
+      bus:
+        description:
+          - The disk's bus. Default V(virtio) for disks (V(xen) on Xen), V(sata) for CD drives, V(scsi) for LUNs.
+          - Only V(virtio) and V(scsi) disks can be plugged into and out of a running server.
+        type: str
+        choices: [virtio, sata, scsi, ide, xen]
+      cache:
+        description:
+          - Host cache mode. V(none) (the default for disks) uses direct I/O, which live migration with shared
+            storage needs; file systems without direct I/O (tmpfs) need V(writeback).
+        type: str
+        choices: [none, writeback, writethrough, directsync, unsafe]
+  nics:
+    description:
+      - The complete list of the server's virtual NICs, 0 to 8. An empty list leaves the server with no network.
+      - NICs pair with the existing ones by O(nics[].mac) where given, otherwise in order;
+        a NIC keeps its MAC address when only its switch or model changes.
+    type: list
+    elements: dict
+    suboptions:
+      switch:
+        description: Name of the virtual switch (libvirt network) to attach to.
+        type: str
+      bridge:
+        description: Name of a Linux bridge on the host to attach to, instead of a switch.
+        type: str
+      model:
+        description:
+          - NIC model as the guest sees it, for example V(virtio), V(e1000) or V(rtl8139).
+          - Default V(virtio); on Xen, libvirt's default.
+        type: str
+      mac:
+        description: MAC address. Generated by libvirt (prefix 52:54:00) when not set.
+        type: str
+  console:
+    description:
+      - Graphical console protocol. Default for a new server is V(vnc). V(none) removes it; the serial text
+        console (C(virsh console)) is always there.
+    type: str
+    choices: [vnc, spice, none]
+  console_listen:
+    description:
+      - Address the graphical console listens on. Default V(127.0.0.1), reachable only from the host
+        (use an SSH tunnel); set another address only on a trusted management network.
+    type: str
+  console_password:
+    description:
+      - Password of the graphical console. An empty string removes it.
+    type: str
+  autostart:
+    description: Start the server when the host boots.
+    type: bool
+  description:
+    description: Free text describing the server.
+    type: str
+  tags:
+    description:
+      - Free-form key/value labels kept in the server's libvirt metadata (namespace
+        C(https://virtualiron.example/xmlns/server/1)), for inventories and policies.
+      - Replaces all tags when given; V({}) removes them.
+    type: dict
+  force:
+    description:
+      - Allow a hard power-off when a graceful shutdown does not finish within O(shutdown_timeout).
+    type: bool
+    default: false
+  shutdown_timeout:
+    description:
+      - Seconds to wait for a graceful shutdown. V(0) with O(force=true) powers off at once.
+    type: int
+    default: 120
+notes:
+  - Needs a read-write libvirt connection; the console password is read back with the secure XML flag.
+  - Memory and vCPU changes beyond the running maximum, boot order, console and hypervisor type take effect
+    at the next boot; so do disk changes on SATA or IDE buses.
+seealso:
+  - module: virtualiron.infra.virtual_server_info
+'''
+
+EXAMPLES = r'''
+- name: Set the connection of every virtualiron module once
+  module_defaults:
+    group/virtualiron.infra.libvirt:
+      uri: qemu+ssh://root@kvm1.example.com/system
+  block:
+    - name: A running web server with one disk and one NIC
+      virtualiron.infra.virtual_server:
+        name: web1
+        state: running
+        vcpus: 2
+        max_vcpus: 8
+        memory: 2GiB
+        max_memory: 8GiB
+        disks:
+          - path: /var/lib/libvirt/images/web1.vhd
+            format: vhd
+        nics:
+          - switch: frontend
+        tags:
+          role: web
+          owner: shop
+
+    - name: Give it two more vCPUs while it runs (no reboot needed up to max_vcpus)
+      virtualiron.infra.virtual_server:
+        name: web1
+        state: running
+        vcpus: 4
+
+- name: Install from an ISO, booting from CD first
+  virtualiron.infra.virtual_server:
+    uri: qemu:///system
+    name: db1
+    state: running
+    memory: 4GiB
+    boot: [cdrom, disk]
+    cdrom: /var/lib/libvirt/images/debian-12.iso
+    disks:
+      - path: /var/lib/libvirt/images/db1.qcow2
+        format: qcow2
+    console: vnc
+    console_password: "{{ vault_console_password }}"
+
+- name: Stop it, powering off if the guest ignores the power button for 60 s
+  virtualiron.infra.virtual_server:
+    name: db1
+    state: stopped
+    shutdown_timeout: 60
+    force: true
+
+- name: Remove the server (its disk files are kept)
+  virtualiron.infra.virtual_server:
+    name: db1
+    state: absent
+    force: true
+'''
+
+RETURN = r'''
+server:
+  description:
+    - The server's definition and state after the task (in check mode, what they would be).
+    - Absent after O(state=absent).
+  returned: when the server exists after the task
+  type: dict
+  contains:
+    name: {description: Name., type: str, sample: web1}
+    uuid: {description: libvirt UUID., type: str, sample: 4dea22b3-1d52-d8f3-2516-782e98ab3fa0}
+    state: {description: "running, suspended, stopped or crashed.", type: str, sample: running}
+    hypervisor: {description: "kvm, qemu or xen.", type: str, sample: kvm}
+    vcpus: {description: vCPUs now., type: int, sample: 2}
+    max_vcpus: {description: Most vCPUs without reboot., type: int, sample: 8}
+    memory: {description: Memory., type: str, sample: 2GiB}
+    max_memory: {description: Most memory without reboot., type: str, sample: 8GiB}
+    boot: {description: Boot order., type: list, elements: str, sample: [disk]}
+    disks:
+      description: Disks with path, format, bus, device, cache and the guest's device name (target).
+      type: list
+      elements: dict
+    nics:
+      description: NICs with switch or bridge, model and MAC.
+      type: list
+      elements: dict
+    console:
+      description: Graphical console type, listen address, port (while running) and whether a password is set.
+      type: dict
+      sample: {type: vnc, listen: 127.0.0.1, port: 5900, password_set: false}
+    autostart: {description: Starts with the host., type: bool, sample: false}
+    description: {description: Description., type: str}
+    tags: {description: Tags., type: dict, sample: {role: web}}
+changes:
+  description: What the task did (or would do in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["definition updated", "vcpus set to 4 (live)"]
+reboot_required:
+  description: True when the running server differs from its saved definition until it is restarted.
+  returned: always
+  type: bool
+  sample: false
+pending_changes:
+  description: What waits for the next boot, and why.
+  returned: always
+  type: list
+  elements: str
+  sample: ["boot"]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+    CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt_session)
+from ansible_collections.virtualiron.infra.plugins.module_utils.units import parse_size
+from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import (
+    POWER_STATES, ServerConverger)
+
+ARGUMENT_SPEC = dict(
+    CONNECTION_ARGUMENT_SPEC,
+    name=dict(type='str', required=True),
+    state=dict(type='str', default='present', choices=list(POWER_STATES)),
+    hypervisor=dict(type='str', default='auto', choices=['auto', 'kvm', 'qemu', 'xen']),
+    vcpus=dict(type='int'),
+    max_vcpus=dict(type='int'),
+    memory=dict(type='str'),
+    max_memory=dict(type='str'),
+    boot=dict(type='list', elements='str', choices=['disk', 'network', 'cdrom']),
+    cdrom=dict(type='str'),
+    disks=dict(type='list', elements='dict', options=dict(
+        path=dict(type='str'),
+        pool=dict(type='str'),
+        volume=dict(type='str'),
+        format=dict(type='str', default='raw', choices=['raw', 'qcow2', 'vhd']),
+        device=dict(type='str', default='disk', choices=['disk', 'cdrom', 'lun']),
+        bus=dict(type='str', choices=['virtio', 'sata', 'scsi', 'ide', 'xen']),
+        cache=dict(type='str', choices=['none', 'writeback', 'writethrough', 'directsync', 'unsafe']),
+    )),
+    nics=dict(type='list', elements='dict', options=dict(
+        switch=dict(type='str'),
+        bridge=dict(type='str'),
+        model=dict(type='str'),
+        mac=dict(type='str'),
+    )),
+    console=dict(type='str', choices=['vnc', 'spice', 'none']),
+    console_listen=dict(type='str'),
+    console_password=dict(type='str', no_log=True),
+    autostart=dict(type='bool'),
+    description=dict(type='str'),
+    tags=dict(type='dict'),
+    force=dict(type='bool', default=False),
+    shutdown_timeout=dict(type='int', default=120),
+)
+
+
+def server_request(params):
+    """Module parameters -> the converger's request (sizes in bytes)."""
+    request = dict(params)
+    for key in ('memory', 'max_memory'):
+        if params[key] is not None:
+            request[key] = parse_size(params[key], key)
+    return request
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        request = server_request(module.params)
+    except VirtualIronError as e:
+        module.fail_json(msg=str(e))
+    with libvirt_session(module) as conn:
+        result = ServerConverger(conn, request, check_mode=module.check_mode,
+                                 shutdown_timeout=module.params['shutdown_timeout'],
+                                 force=module.params['force']).run()
+        if not module._diff:
+            result.pop('diff')
+        module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,176 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: virtual_server_info
+short_description: List the virtual servers of a host with their state, configuration and load
+version_added: 0.1.0
+description:
+  - Returns every virtual server of a hypervisor host, or the named ones, in the same words
+    M(virtualiron.infra.virtual_server) takes, with power state and CPU and memory figures.
+  - Statistics come from one bulk libvirt call for all servers, so a host with many servers answers fast.
+author:
+  - Virtual Iron revival team (@virtualiron)
+extends_documentation_fragment:
+  - virtualiron.infra.connection
+attributes:
+  check_mode:
+    support: full
+    description: Only reads.
+  diff_mode:
+    support: none
+    description: Changes nothing.
+options:
+  names:
+    description:
+      - Only these servers. A name that does not exist is reported in RV(missing), not as an error.
+      - All servers of the host when not set.
+    type: list
+    elements: str
+    aliases: [name]
+  cpu_sample:
+    description:
+      - Seconds to sample CPU use over, to report RV(servers[].stats.cpu_percent). V(0) skips sampling.
+    type: float
+    default: 0
+  query:
+    description:
+      - A JMESPath expression over the result (with key C(servers)); its value is returned in RV(query_result).
+      - For example V(servers[?state=='running'].name).
+    type: str
+requirements:
+  - jmespath (for O(query))
+seealso:
+  - module: virtualiron.infra.virtual_server
+'''
+
+EXAMPLES = r'''
+- name: All servers of a host
+  virtualiron.infra.virtual_server_info:
+    uri: qemu+ssh://root@kvm1.example.com/system
+  register: host1
+
+- name: Names of the running servers, and their CPU use over 2 seconds
+  virtualiron.infra.virtual_server_info:
+    uri: qemu+ssh://root@kvm1.example.com/system
+    cpu_sample: 2
+    query: "servers[?state=='running'].{name: name, cpu: stats.cpu_percent}"
+  register: busy
+
+- name: One server
+  virtualiron.infra.virtual_server_info:
+    name: web1
+  register: web1
+'''
+
+RETURN = r'''
+servers:
+  description:
+    - The servers, sorted by name, each as M(virtualiron.infra.virtual_server) returns RV(virtualiron.infra.virtual_server#module:server),
+      plus RV(servers[].reboot_required) and RV(servers[].stats).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: Name., type: str, sample: web1}
+    state: {description: "running, suspended, stopped or crashed.", type: str, sample: running}
+    reboot_required:
+      description: The running server differs from its saved definition until it restarts.
+      type: bool
+    stats:
+      description: Figures of a running server (empty for a stopped one).
+      type: dict
+      contains:
+        cpu_time_seconds: {description: CPU time used since start., type: float}
+        cpu_percent:
+          description: Share of its vCPUs busy over O(cpu_sample) seconds, 100 = all busy. Only with O(cpu_sample).
+          type: float
+        vcpus_online: {description: vCPUs running., type: int}
+        memory_current_bytes: {description: Memory the guest has now (balloon)., type: int}
+        memory_rss_bytes: {description: Host memory the server uses., type: int}
+missing:
+  description: Requested names that are not defined on the host.
+  returned: always
+  type: list
+  elements: str
+query_result:
+  description: The value of O(query).
+  returned: when O(query) is set
+  type: raw
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+    CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt, libvirt_session)
+from ansible_collections.virtualiron.infra.plugins.module_utils.query import run_query
+from ansible_collections.virtualiron.infra.plugins.module_utils.utilization import cpu_percent, server_figures
+from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import describe_server, find_server
+
+
+def _stats(conn, domains):
+    kinds = libvirt.VIR_DOMAIN_STATS_CPU_TOTAL | libvirt.VIR_DOMAIN_STATS_BALLOON | libvirt.VIR_DOMAIN_STATS_VCPU
+    if not domains:
+        return {}
+    return dict((dom.UUIDString(), stats) for dom, stats in conn.domainListGetStats(domains, kinds))
+
+
+def gather(conn, names, sample_seconds):
+    if names:
+        found = [(n, find_server(conn, n)) for n in names]
+        domains = [d for _n, d in found if d is not None]
+        missing = [n for n, d in found if d is None]
+    else:
+        domains, missing = conn.listAllDomains(0), []
+    running = [d for d in domains if d.isActive()]
+    first, started = _stats(conn, running), time.time()
+    second, elapsed = {}, 0
+    if sample_seconds > 0 and running:
+        time.sleep(sample_seconds)
+        second, elapsed = _stats(conn, running), time.time() - started
+    servers = []
+    for dom in domains:
+        view = describe_server(dom)
+        view['stats'] = {}
+        stats = first.get(dom.UUIDString())
+        if stats is not None:
+            view['stats'] = server_figures(stats)
+            if sample_seconds > 0 and dom.UUIDString() in second:
+                view['stats']['cpu_percent'] = cpu_percent(
+                    stats.get('cpu.time', 0), second[dom.UUIDString()].get('cpu.time', 0), elapsed,
+                    view['stats']['vcpus_online'])
+        servers.append(view)
+    return sorted(servers, key=lambda s: s['name']), missing
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            CONNECTION_ARGUMENT_SPEC,
+            names=dict(type='list', elements='str', aliases=['name']),
+            cpu_sample=dict(type='float', default=0),
+            query=dict(type='str'),
+        ),
+        supports_check_mode=True,
+    )
+    with libvirt_session(module) as conn:
+        servers, missing = gather(conn, module.params['names'], module.params['cpu_sample'])
+    result = dict(changed=False, servers=servers, missing=missing)
+    if module.params['query']:
+        try:
+            result['query_result'] = run_query(module.params['query'], {'servers': servers})
+        except VirtualIronError as e:
+            module.fail_json(msg=str(e))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,10 @@
+# Shared by the scripts: where the Python environment and the collection path live.
+# shellcheck shell=bash
+VIRTUALIRON_CACHE=${VIRTUALIRON_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtualiron}
+VIRTUALIRON_VENV=${VIRTUALIRON_VENV:-$VIRTUALIRON_CACHE/venv}
+VIRTUALIRON_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# ansible finds the collection through a collections path that links to this checkout.
+VIRTUALIRON_COLLECTIONS=$VIRTUALIRON_CACHE/collections
+export VIRTUALIRON_CACHE VIRTUALIRON_VENV VIRTUALIRON_REPO VIRTUALIRON_COLLECTIONS
+export PATH="$VIRTUALIRON_VENV/bin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH=$VIRTUALIRON_COLLECTIONS

@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size, parse_size
+
+KiB, MiB, GiB, TiB = 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('512MiB', 512 * MiB),
+    ('2GiB', 2 * GiB),
+    ('1TiB', TiB),
+    ('64KiB', 64 * KiB),
+    ('4096B', 4096),
+    ('2gib', 2 * GiB),          # units are case-insensitive
+    (' 2 GiB ', 2 * GiB),       # blanks around and between
+    ('1.5GiB', 3 * 512 * MiB),
+    # single letters are binary, two-letter SI units decimal
+    ('10G', 10 * GiB),
+    ('3M', 3 * MiB),
+    ('8K', 8 * KiB),
+    ('1T', TiB),
+    ('1GB', 10 ** 9),
+    ('500MB', 500 * 10 ** 6),
+    ('2KB', 2000),
+    ('1TB', 10 ** 12),
+    # a bare number is in the default unit
+    ('512', 512 * MiB),
+    (512, 512 * MiB),
+    ('0.5', MiB // 2),
+])
+def test_parse_size(value, expected):
+    assert parse_size(value, 'memory') == expected
+
+
+def test_parse_size_default_unit():
+    assert parse_size('4', 'size', default_unit='GiB') == 4 * GiB
+    assert parse_size('4MiB', 'size', default_unit='GiB') == 4 * MiB
+
+
+@pytest.mark.parametrize('value, message', [
+    ('0', 'memory must be greater than zero'),
+    ('0GiB', 'memory must be greater than zero'),
+    ('0.1B', 'memory must be greater than zero'),   # rounds down to no byte at all
+    ('-1GiB', 'memory must be greater than zero'),
+    ('lots', 'memory: cannot read'),
+    ('', 'memory: cannot read'),
+    ('1e3', 'memory: cannot read'),
+    ('GiB', 'memory: cannot read'),
+    ('1 2GiB', 'memory: cannot read'),
+    ('10XB', "memory: unknown unit 'XB'"),
+    ('2GIG', "memory: unknown unit 'GIG'"),
+])
+def test_parse_size_refuses(value, message):
+    with pytest.raises(VirtualIronError, match=message) as caught:
+        parse_size(value, 'memory')
+    assert repr(value) in str(caught.value)
+
+
+@pytest.mark.parametrize('size, text', [
+    (512 * MiB, '512MiB'),
+    (2 * GiB, '2GiB'),
+    (3 * TiB, '3TiB'),
+    (1536 * MiB, '1536MiB'),
+    (4 * KiB, '4KiB'),
+    (1536, '1536B'),
+    (10 ** 9, '1000000000B'),
+])
+def test_format_size(size, text):
+    assert format_size(size) == text
+    assert parse_size(text, 'size') == size
+
+
+@pytest.mark.parametrize('text', ['1GiB', '1536MiB', '700KiB', '5B', '2TiB'])
+def test_parse_then_format_is_identity(text):
+    assert format_size(parse_size(text, 'size')) == text

@@ -79,6 +79,13 @@ def plan_live_changes(live, target):
     return ops, pending
 
 
+def outstanding_changes(live, target):
+    """plan_live_changes, less what only the guest can complete: a running server's memory is what its
+    balloon driver gave back, which never meets the target without the driver, reboot or not."""
+    ops, pending = plan_live_changes(live, target)
+    return [op for op in ops if op[0] != 'memory'], pending
+
+
 def _boot_value(spec, field):
     value = spec[field]
     if field == 'console':

@@ -253,6 +253,9 @@ def _merge_console(spec, request):
         console['password'] = request['console_password'] or None
     if console['type'] == 'none':
         spec['console'] = {'type': 'none', 'listen': None, 'password': None, 'port': None}
+    elif console['type'] == 'vnc' and len(console['password'] or '') > 8:
+        raise VirtualIronError('a VNC console password has at most 8 characters (a limit of the VNC protocol); '
+                               'use SPICE for a longer one')
     elif not console.get('listen'):
         console['listen'] = '127.0.0.1'
 

@@ -10,7 +10,7 @@ import time
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
     VirtualIronError, is_libvirt_error, libvirt)
-from ansible_collections.virtualiron.infra.plugins.module_utils.live_changes import plan_live_changes
+from ansible_collections.virtualiron.infra.plugins.module_utils.live_changes import outstanding_changes, plan_live_changes
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import (
     METADATA_NS, METADATA_PREFIX, build_server_xml, comparable, desired_server, disk_matches, pair_disks,
     parse_server, tags_element, to_string, update_server_xml, user_view)
@@ -88,7 +88,7 @@ def describe_server(dom):
     if dom.isActive():
         live = live_spec(dom)
         view['console']['port'] = live['console']['port']
-        ops, pending = plan_live_changes(live, spec)
+        ops, pending = outstanding_changes(live, spec)
         view['reboot_required'] = bool(ops or pending)
     return view
 
@@ -200,7 +200,7 @@ class ServerConverger(object):
     def _pending(self, dom):
         """What the running server lacks of its definition, judged from its live XML rather than from
         our intentions: an unplug the guest has not acknowledged yet is still pending."""
-        ops, pending = plan_live_changes(live_spec(dom), persistent_spec(dom))
+        ops, pending = outstanding_changes(live_spec(dom), persistent_spec(dom))
         return pending + ['%s: %s' % (d, self.failed.get(d, 'requested; the guest has not completed it'))
                           for d in (_describe(a, v) for a, v in ops)]
 

@@ -171,6 +171,7 @@ options:
   console_password:
     description:
       - Password of the graphical console. An empty string removes it.
+      - VNC allows at most 8 characters; SPICE allows longer passwords.
     type: str
   autostart:
     description: Start the server when the host boots.

@@ -19,24 +19,28 @@ TEST_URI = 'test:///default'
 class Exited(Exception):
     """exit_json or fail_json was called; args holds its keyword arguments."""
 
-    def __init__(self, failed, **result):
+    def __init__(self, module, failed, **result):
         super(Exited, self).__init__(result)
-        self.failed, self.result = failed, result
+        self.module, self.failed, self.result = module, failed, result
 
 
 @pytest.fixture
 def run_module(monkeypatch):
-    def exit_json(_module, **result):
-        raise Exited(False, **result)
+    def exit_json(module, **result):
+        raise Exited(module, False, **result)
 
-    def fail_json(_module, **result):
-        raise Exited(True, **result)
+    def fail_json(module, **result):
+        raise Exited(module, True, **result)
 
     monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
 
     def run(**args):
-        with patch_module_args(dict({'name': 'web1', 'uri': TEST_URI}, **args)), pytest.raises(Exited) as exited:
+        args = dict({'uri': TEST_URI}, **args)
+        args.setdefault('name', None if 'servers' in args else 'web1')
+        if args['name'] is None:
+            del args['name']
+        with patch_module_args(args), pytest.raises(Exited) as exited:
             virtual_server.main()
         return exited.value
     return run
@@ -45,16 +49,36 @@ def run_module(monkeypatch):
 def test_server_request_sizes_in_bytes(params):
     given = params(name='web1', memory='2GiB', max_memory='8G', vcpus=2)
     request = virtual_server.server_request(given)
-    assert (request['memory'], request['max_memory']) == (2 * 1024 ** 3, 8 * 1024 ** 3)
-    assert dict(request, memory=given['memory'], max_memory=given['max_memory']) == given
+    assert (request['memory'], request['max_memory'], request['vcpus']) == (2 * 1024 ** 3, 8 * 1024 ** 3, 2)
     assert given['memory'] == '2GiB'   # the module's parameters are left alone
 
 
-def test_server_request_without_sizes(params):
-    given = params(name='web1')
-    assert virtual_server.server_request(given) == given
-    assert (given['memory'], given['state'], given['hypervisor'], given['shutdown_timeout'], given['force']) == \
+def test_server_request_defaults(params):
+    request = virtual_server.server_request(params(name='web1'))
+    assert set(request) == set(virtual_server.SERVER_SPEC)
+    assert (request['memory'], request['state'], request['hypervisor'], request['shutdown_timeout'], request['force']) == \
         (None, 'present', 'auto', 120, False)
+
+
+def test_server_requests_top_level_options_are_defaults_for_entries(params):
+    requests = virtual_server.server_requests(params(
+        state='running', force=True, memory='1GiB',
+        servers=[{'name': 'a'}, {'name': 'b', 'state': 'stopped', 'memory': '2GiB'}]))
+    assert [(r['name'], r['state'], r['force'], r['memory']) for r in requests] == [
+        ('a', 'running', True, 1024 ** 3), ('b', 'stopped', True, 2 * 1024 ** 3)]
+    assert [r['shutdown_timeout'] for r in requests] == [120, 120]
+
+
+@pytest.mark.parametrize('servers, message', [
+    ([{'name': 'a'}, {'name': 'a'}], 'servers lists a more than once'),
+    ([{'name': 'a'}, {'state': 'running'}], 'every virtual server needs a name'),
+    ([{'name': 'a', 'state': 'gone'}], r'servers\[0\]: value of state must be one of'),
+    ([{'name': 'a', 'disks': [{'path': '/x', 'format': 'vmdk'}]}], r'servers\[0\]: value of format must be one of'),
+    ([{'name': 'a', 'memory': 'much'}], 'memory: cannot read'),
+])
+def test_server_requests_refuse(params, servers, message):
+    with pytest.raises(VirtualIronError, match=message):
+        virtual_server.server_requests(params(servers=servers))
 
 
 @pytest.mark.parametrize('key, value, message', [
@@ -84,7 +108,8 @@ def test_main_creates_a_server(run_module, conn):
 def test_main_diff_and_check_mode(run_module, conn):
     exited = run_module(state='running', _ansible_check_mode=True, _ansible_diff=True)
     assert (exited.failed, exited.result['changed']) == (False, True)
-    assert exited.result['diff'] == {'before': {}, 'after': exited.result['server']}
+    assert exited.result['diff'] == {'before': {}, 'after': exited.result['server'],
+                                     'before_header': 'web1', 'after_header': 'web1'}
     assert [d.name() for d in conn.listAllDomains()] == ['test']
 
 
@@ -97,3 +122,39 @@ def test_main_fails_with_a_message(run_module, conn, args, message):
     assert exited.failed
     assert message in exited.result['msg']
     assert [d.name() for d in conn.listAllDomains()] == ['test']
+
+
+def test_main_converges_many_servers(run_module, conn):
+    exited = run_module(state='running', vcpus=2, servers=[{'name': 'a'}, {'name': 'b', 'vcpus': 3},
+                                                           {'name': 'c', 'state': 'present'}])
+    assert not exited.failed and exited.result['changed']
+    assert [(r['name'], r['changes']) for r in exited.result['results']] == [
+        ('a', ['created', 'started']), ('b', ['created', 'started']), ('c', ['created'])]
+    assert [(d.name(), d.isActive(), d.vcpus()[0].__len__() if d.isActive() else None)
+            for d in sorted(conn.listAllDomains(), key=lambda d: d.name()) if d.name() != 'test'] == [
+        ('a', True, 2), ('b', True, 3), ('c', False, None)]
+    again = run_module(state='running', vcpus=2, servers=[{'name': 'a'}, {'name': 'b', 'vcpus': 3},
+                                                          {'name': 'c', 'state': 'present'}])
+    assert not again.result['changed']
+
+
+def test_main_many_servers_bad_entry_changes_nothing(run_module, conn):
+    exited = run_module(state='running', servers=[{'name': 'a'}, {'name': 'b', 'nics': [{'switch': 'default'}] * 9}])
+    assert exited.failed
+    assert exited.result['msg'] == 'server b: a virtual server has 0 to 8 NICs, got 9'
+    assert [d.name() for d in conn.listAllDomains()] == ['test']
+
+
+def test_main_many_servers_check_mode_and_diff(run_module, conn):
+    exited = run_module(state='running', servers=[{'name': 'a'}, {'name': 'b'}],
+                        _ansible_check_mode=True, _ansible_diff=True)
+    assert exited.result['changed']
+    assert [d['after_header'] for d in exited.result['diff']] == ['a', 'b']
+    assert [d.name() for d in conn.listAllDomains()] == ['test']
+
+
+def test_main_hides_console_passwords_of_entries(run_module, conn):
+    exited = run_module(servers=[{'name': 'a', 'console_password': 'entrypw1'}])
+    assert not exited.failed
+    # exit_json masks every no_log value in the result and the logged invocation.
+    assert 'entrypw1' in exited.module.no_log_values

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: virtualiron.infra contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """How long converging N running virtual servers takes, and how much of it is Ansible's overhead.

@@ -165,7 +165,7 @@ class ServerConverger(object):
                     dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE), self.desired)
                 dom = self.conn.defineXML(xml)
                 if before is not None and dom.isActive():
-                    self._apply_live(dom)
+                    self._apply_live(dom, current)
         self._autostart(dom)
         return dom
 
@@ -187,9 +187,11 @@ class ServerConverger(object):
             dom.setAutostart(1 if wanted else 0)
 
     # ------------------------------------------------------------ live changes
-    def _apply_live(self, dom):
+    def _apply_live(self, dom, previous):
         xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
         for action, value in plan_live_changes(live_spec(dom), parse_server(xml))[0]:
+            if action == 'memory' and value == previous['memory']:
+                continue  # already asked of the guest's balloon when the definition changed to it
             try:
                 self._live_op(dom, action, value, xml)
                 self.changes.append(_describe(action, value) + ' (live)')

@@ -1,5 +1,7 @@
 # Shared by the scripts: where the Python environment and the collection path live.
 # shellcheck shell=bash
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
+export HOME
 VIRTUALIRON_CACHE=${VIRTUALIRON_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtualiron}
 VIRTUALIRON_VENV=${VIRTUALIRON_VENV:-$VIRTUALIRON_CACHE/venv}
 VIRTUALIRON_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -15,11 +15,14 @@ description:
   - Brings one virtual server (a libvirt domain) on one hypervisor host to the state you describe,
     definition and power state together, in one call.
   - Idempotent; supports check mode and C(--diff).
-  - Options you leave out keep the server's current setting; on a new server they take the defaults shown.
+  - Options you leave out keep the server's current setting; a new server gets the default each option names.
   - A change to a running server is applied live where the hypervisor can (vCPUs up to O(max_vcpus),
     memory up to O(max_memory), plugging and unplugging NICs and virtio or SCSI disks, changing the ISO in
     a CD drive, description and tags). The rest is saved in the definition, takes effect at the next boot,
     and the result says so with RV(reboot_required=true) and RV(pending_changes).
+  - Unplugging a device or removing vCPUs from a running server needs the guest's cooperation (ACPI
+    hot-unplug); until the guest completes it, it stays in RV(pending_changes). A live memory change is a
+    request to the guest's balloon driver, which the guest follows only if it has the driver.
   - Removing a server (O(state=absent)) removes its definition only; disk files are never deleted.
   - O(servers) converges many servers of one host in one task, over one connection, which is much faster
     than a loop (see the README's performance figures).

@@ -31,7 +31,9 @@ DISK_FORMATS = {'raw': 'raw', 'qcow2': 'qcow2', 'vhd': 'vpc'}
 TARGET_PREFIX = {'virtio': 'vd', 'sata': 'sd', 'scsi': 'sd', 'ide': 'hd', 'xen': 'xvd'}
 NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}')
 MAC_RE = re.compile(r'([0-9a-f]{2}:){5}[0-9a-f]{2}')
-DISK_KEYS = ('device', 'path', 'pool', 'volume', 'format', 'bus', 'cache', 'target')
+# slice: a fixed VHD is attached as a raw slice of this many bytes from offset 0 (its virtual size),
+# which hides the footer from the guest and, unlike QEMU's vpc driver, live-migrates.
+DISK_KEYS = ('device', 'path', 'pool', 'volume', 'format', 'bus', 'cache', 'target', 'slice')
 
 
 def _require_lxml():
@@ -77,6 +79,10 @@ def parse_disk(disk):
         fmt = driver.get('type')
         entry['format'] = {v: k for k, v in DISK_FORMATS.items()}.get(fmt, fmt)
         entry['cache'] = driver.get('cache')
+    # The collection writes a storage slice from offset 0 only for a fixed VHD: read it back as one.
+    piece = disk.find("source/slices/slice[@type='storage']")
+    if piece is not None and entry['format'] == 'raw' and piece.get('offset', '0') == '0':
+        entry['format'], entry['slice'] = 'vhd', int(piece.get('size'))
     target = disk.find('target')
     if target is not None:
         entry['bus'], entry['target'] = target.get('bus'), target.get('dev')
@@ -326,7 +332,8 @@ def pair_nics(current, desired):
 
 
 def disk_matches(have, want):
-    return all(have.get(k) == want.get(k) for k in ('path', 'pool', 'volume', 'device', 'format', 'bus', 'cache'))
+    keys = ('path', 'pool', 'volume', 'device', 'format', 'bus', 'cache', 'slice')
+    return all(have.get(k) == want.get(k) for k in keys)
 
 
 def nic_matches(have, want):
@@ -347,11 +354,14 @@ def disk_element(disk, target):
     block = str(disk.get('path') or '').startswith('/dev/')
     kind = 'volume' if disk.get('pool') else ('block' if block else 'file')
     element = etree.Element('disk', type=kind, device=disk['device'])
-    _sub(element, 'driver', name='qemu', type=DISK_FORMATS[disk['format']], cache=disk.get('cache'))
+    fmt = 'raw' if disk.get('slice') else DISK_FORMATS[disk['format']]
+    _sub(element, 'driver', name='qemu', type=fmt, cache=disk.get('cache'))
     if kind == 'volume':
-        _sub(element, 'source', pool=disk['pool'], volume=disk['volume'])
+        source = _sub(element, 'source', pool=disk['pool'], volume=disk['volume'])
     else:
-        _sub(element, 'source', **{'dev' if block else 'file': disk['path']})
+        source = _sub(element, 'source', **{'dev' if block else 'file': disk['path']})
+    if disk.get('slice'):
+        _sub(_sub(source, 'slices'), 'slice', type='storage', offset=0, size=disk['slice'])
     _sub(element, 'target', dev=target, bus=disk['bus'])
     if disk['device'] == 'cdrom':
         _sub(element, 'readonly')
@@ -566,4 +576,12 @@ def user_view(spec):
     for key in ('memory', 'max_memory'):
         view[key] = format_size(view[key])
     view['console']['password_set'] = bool(view['console'].pop('password', None))
+    for disk in view['disks']:
+        disk['live_migratable'] = live_migratable(disk)
     return view
+
+
+def live_migratable(disk):
+    """QEMU refuses to live-migrate a guest with a disk on its vpc (VHD) driver: a VHD attached
+    without a raw slice, that is a dynamic one."""
+    return disk['format'] != 'vhd' or bool(disk.get('slice'))

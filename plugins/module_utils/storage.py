@@ -10,6 +10,8 @@ import os
 import uuid
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import libvirt
+from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import POOL_STATES, parse_pool_xml
 
 try:
     from lxml import etree
@@ -66,3 +68,30 @@ def path_exists(conn, path):
 
 def _escape(text):
     return text.replace('&', '&amp;').replace('<', '&lt;').replace("'", '&apos;')
+
+
+def lookup_pool(conn, name):
+    """The storage pool of that name, or None."""
+    try:
+        return conn.storagePoolLookupByName(name)
+    except libvirt.libvirtError as e:
+        if e.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_POOL:
+            return None
+        raise
+
+
+def pool_facts(pool):
+    """A libvirt storage pool as the modules return it (volumes only while it is active: libvirt
+    knows the contents of active pools only)."""
+    facts = parse_pool_xml(pool.XMLDesc(0))
+    active = bool(pool.isActive())
+    facts.update(
+        state=POOL_STATES.get(pool.info()[0], 'unknown'),
+        autostart=bool(pool.autostart()),
+        persistent=bool(pool.isPersistent()),
+        volumes=sorted(pool.listVolumes()) if active else None,
+    )
+    for key in ('capacity', 'allocation', 'available'):
+        facts[key + '_bytes'] = facts[key]
+        facts[key] = format_size(facts[key])
+    return facts

@@ -45,7 +45,9 @@ def unit_multiplier(unit):
 
 
 def format_size(size):
-    """The largest binary unit that divides the size exactly: 536870912 -> '512MiB'."""
+    """The largest binary unit that divides the size exactly: 536870912 -> '512MiB'; 0 -> '0B'."""
+    if not size:
+        return '0B'
     for unit in ('TiB', 'GiB', 'MiB', 'KiB'):
         multiplier = _MULTIPLIERS[unit.lower()]
         if size % multiplier == 0:

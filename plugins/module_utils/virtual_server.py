@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.virtualiron.infra.plugins.module_utils.disk_image import vhd_slice
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
     VirtualIronError, is_libvirt_error, libvirt)
 from ansible_collections.virtualiron.infra.plugins.module_utils.live_changes import outstanding_changes, plan_live_changes
@@ -93,6 +94,17 @@ def describe_server(dom):
     return view
 
 
+def describe_servers(domains):
+    """(dom, describe_server(dom)) for each domain that still exists: a server removed or migrated
+    away while we list is no longer one of this host's."""
+    for dom in domains:
+        try:
+            yield dom, describe_server(dom)
+        except libvirt.libvirtError as e:
+            if not is_libvirt_error(e, libvirt.VIR_ERR_NO_DOMAIN):
+                raise
+
+
 class ServerConverger(object):
     """One call = one server's whole desired state. Records what it does in self.changes."""
 
@@ -158,6 +170,7 @@ class ServerConverger(object):
             hypervisor = resolve_hypervisor(wanted, offered)
         self.desired = desired_server(dict(self.request, hypervisor=hypervisor), current, hypervisor)
         self._check_new_sources(current)
+        self._vhd_slices(current)
         if current is None or comparable(current) != comparable(self.desired):
             self.changes.append('created' if current is None else 'definition updated')
             if not self.check_mode:
@@ -177,6 +190,13 @@ class ServerConverger(object):
             if path_exists(self.conn, want['path']) is False:
                 raise VirtualIronError('disk %s does not exist on the host (or its directory cannot be read); '
                                        'create it first, for example with virtual_disk' % want['path'])
+
+    def _vhd_slices(self, current):
+        """A fixed VHD is attached as a raw slice of its virtual size, read from its footer on the host; a
+        disk whose footer cannot be read from here keeps the slice it has."""
+        for have, want in pair_disks(current['disks'] if current else [], self.desired['disks']):
+            if want is not None and want['format'] == 'vhd' and want['device'] == 'disk':
+                want['slice'] = vhd_slice(self.conn, want, default=(have or {}).get('slice'))
 
     def _autostart(self, dom):
         wanted = self.request.get('autostart')

@@ -126,7 +126,14 @@ options:
         description: Volume name in O(disks[].pool).
         type: str
       format:
-        description: Image format. V(vhd) is the Microsoft VHD format (QEMU's C(vpc) driver).
+        description:
+          - Image format. V(vhd) is the Microsoft VHD format (see M(virtualiron.infra.virtual_disk)).
+          - A fixed VHD is attached as a raw storage slice (offset 0, its virtual size, read from its footer on the
+            host, through a libvirt storage volume when a pool holds it). That is fast, live-migratable, and keeps
+            the footer out of the guest's reach. A dynamic VHD goes through QEMU's C(vpc) driver, with which QEMU
+            refuses live migration. C(live_migratable) in the returned RV(server.disks) says which.
+          - After a fixed VHD grows, run this module again so that the definition gets the larger slice (a running
+            server sees it after a restart).
         type: str
         choices: [raw, qcow2, vhd]
         default: raw
@@ -314,7 +321,10 @@ server:
     max_memory: {description: Most memory without reboot., type: str, sample: 8GiB}
     boot: {description: Boot order., type: list, elements: str, sample: [disk]}
     disks:
-      description: Disks with path, format, bus, device, cache and the guest's device name (target).
+      description:
+        - Disks with path, format, bus, device, cache and the guest's device name (target).
+        - C(slice) is the size of the raw slice a fixed VHD is attached as (null otherwise); C(live_migratable) is
+          false for a disk on QEMU's VHD driver (a dynamic VHD), with which the server cannot live-migrate.
       type: list
       elements: dict
     nics:

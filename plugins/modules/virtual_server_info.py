@@ -113,7 +113,7 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connecti
     CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt, libvirt_session)
 from ansible_collections.virtualiron.infra.plugins.module_utils.query import run_query
 from ansible_collections.virtualiron.infra.plugins.module_utils.utilization import cpu_percent, server_figures
-from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import describe_server, find_server
+from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import describe_servers, find_server
 
 
 def _stats(conn, domains):
@@ -137,15 +137,14 @@ def gather(conn, names, sample_seconds):
         time.sleep(sample_seconds)
         second, elapsed = _stats(conn, running), time.time() - started
     servers = []
-    for dom in domains:
-        view = describe_server(dom)
+    for _dom, view in describe_servers(domains):
         view['stats'] = {}
-        stats = first.get(dom.UUIDString())
+        stats = first.get(view['uuid'])
         if stats is not None:
             view['stats'] = server_figures(stats)
-            if sample_seconds > 0 and dom.UUIDString() in second:
+            if view['uuid'] in second:
                 view['stats']['cpu_percent'] = cpu_percent(
-                    stats.get('cpu.time', 0), second[dom.UUIDString()].get('cpu.time', 0), elapsed,
+                    stats.get('cpu.time', 0), second[view['uuid']].get('cpu.time', 0), elapsed,
                     view['stats']['vcpus_online'])
         servers.append(view)
     return sorted(servers, key=lambda s: s['name']), missing

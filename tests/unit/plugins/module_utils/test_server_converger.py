@@ -125,7 +125,7 @@ def test_disk_from_a_pool_volume(converge, conn):
     assert result['changes'] == ['created']
     assert result['server']['disks'] == [{'device': 'disk', 'path': POOL_DIR + '/web1.img', 'pool': None,
                                           'volume': None, 'format': 'raw', 'bus': 'virtio', 'cache': 'none',
-                                          'target': 'vda'}]
+                                          'target': 'vda', 'slice': None, 'live_migratable': True}]
     assert converge(disks=disks)['changes'] == []
 
 

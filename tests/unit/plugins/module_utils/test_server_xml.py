@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import (
-    METADATA_NS, build_server_xml, comparable, desired_server, parse_server, update_server_xml)
+    METADATA_NS, build_server_xml, comparable, desired_server, parse_server, to_string, update_server_xml, user_view)
 from ansible_collections.virtualiron.infra.plugins.modules.virtual_server import server_request
 
 IMAGES = '/var/lib/libvirt/images/'
@@ -303,3 +303,67 @@ def test_update_is_idempotent(domain_xml, current, spec_for, options):
     assert comparable(parsed) == comparable(again)
     # ...so nothing changes any more
     assert update_server_xml(once, again) == once
+
+
+# ---------------------------------------------------------------- VHD disks
+
+FIXED_VHD = IMAGES + 'fixed.vhd'
+
+
+def with_slice(spec, size):
+    """What the converger does for a fixed VHD: attach it as a raw slice of its virtual size."""
+    for disk in spec['disks']:
+        if disk['path'] == FIXED_VHD:
+            disk['slice'] = size
+    return spec
+
+
+def test_fixed_vhd_is_a_raw_slice_from_offset_0(spec_for):
+    spec = with_slice(spec_for(disks=[{'path': FIXED_VHD, 'format': 'vhd'}]), 10 * 1024 ** 3)
+    disk = device(tree(build_server_xml(spec, 'x86_64')), 'devices/disk')
+    assert disk.find('driver').get('type') == 'raw'
+    assert disk.find('source').get('file') == FIXED_VHD
+    assert [dict(s.attrib) for s in disk.findall('source/slices/slice')] == \
+        [{'type': 'storage', 'offset': '0', 'size': str(10 * 1024 ** 3)}]
+
+
+def test_dynamic_vhd_uses_the_vpc_driver_without_slice(spec_for):
+    disk = device(tree(build_server_xml(spec_for(disks=[{'path': IMAGES + 'd.vhd', 'format': 'vhd'}]), 'x86_64')),
+                  'devices/disk')
+    assert disk.find('driver').get('type') == 'vpc'
+    assert disk.find('source/slices') is None
+
+
+def test_vhd_disks_read_back_with_their_slice_and_say_if_they_live_migrate(spec_for):
+    spec = with_slice(spec_for(disks=[{'path': FIXED_VHD, 'format': 'vhd'},
+                                      {'path': IMAGES + 'd.vhd', 'format': 'vhd'}, SYSTEM]), 4096 * 512)
+    parsed = parse_server(build_server_xml(spec, 'x86_64'))
+    assert [(d['format'], d['slice']) for d in parsed['disks']] == [('vhd', 4096 * 512), ('vhd', None), ('qcow2', None)]
+    assert [d['live_migratable'] for d in user_view(parsed)['disks']] == [True, False, True]
+    assert comparable(dict(parsed, disks=[dict(d, target=None) for d in parsed['disks']])) == comparable(spec)
+
+
+def test_a_grown_fixed_vhd_gets_a_larger_slice(spec_for):
+    spec = with_slice(spec_for(disks=[{'path': FIXED_VHD, 'format': 'vhd'}]), 1024 ** 3)
+    xml = build_server_xml(spec, 'x86_64')
+    grown = with_slice(spec_for(parse_server(xml), resolved=None, disks=[{'path': FIXED_VHD, 'format': 'vhd'}]),
+                       2 * 1024 ** 3)
+    root = tree(update_server_xml(xml, grown))
+    assert device(root, 'devices/disk/source/slices/slice').get('size') == str(2 * 1024 ** 3)
+    assert device(root, 'devices/disk/target').get('dev') == 'vda'
+
+
+def test_a_raw_slice_at_another_offset_stays_raw():
+    xml = ("<domain type='kvm'><name>x</name><os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+           "<driver name='qemu' type='raw'/><source file='/x.img'><slices><slice type='storage' offset='512' "
+           "size='1024'/></slices></source><target dev='vda' bus='virtio'/></disk></devices></domain>")
+    assert parse_server(xml)['disks'][0]['format'] == 'raw'
+
+
+def test_fixed_vhd_on_a_block_device_is_a_raw_slice_of_the_device(spec_for):
+    spec = spec_for(disks=[{'path': '/dev/loop7', 'format': 'vhd'}])
+    spec['disks'][0]['slice'] = 64 * 1024 ** 2
+    root = tree(build_server_xml(spec, 'x86_64'))
+    assert disk_rows(root) == [('block', 'disk', {'dev': '/dev/loop7'}, 'raw', 'vda', 'virtio', False)]
+    assert device(root, 'devices/disk/source/slices/slice').get('size') == str(64 * 1024 ** 2)
+    assert parse_server(to_string(root))['disks'][0]['slice'] == 64 * 1024 ** 2

@@ -1,0 +1,376 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+name: hypervisors
+short_description: Hypervisor hosts and their virtual servers, as they are, from libvirt
+version_added: 0.2.0
+description:
+  - Builds an inventory from libvirt hypervisor hosts, listed as O(uris) or found in the node
+    registrations bare-metal discovery writes (O(registrations)).
+  - Each hypervisor becomes a host whose variables are its facts, as M(virtualiron.infra.host_info) returns
+    them, each under the prefix C(virtualiron_) (C(virtualiron_cpu), C(virtualiron_memory), C(virtualiron_nics)...),
+    plus C(virtualiron_uri) and, for a registered node, C(virtualiron_registration).
+  - "Groups: C(hypervisors) (every hypervisor), C(hypervisor_<type>) (C(hypervisor_kvm), C(hypervisor_qemu),
+    C(hypervisor_xen)), C(cpu_<vendor>) (C(cpu_intel), C(cpu_amd)), C(maintenance) and C(in_service)
+    (the maintenance state the collection keeps on the host), C(unreachable), and C(discovered)
+    (registered nodes that have no libvirt URI yet)."
+  - With O(virtual_servers), every virtual server becomes a host too, in the groups C(virtual_servers) and
+    C(servers_on_<hypervisor>), with the variables C(virtualiron_host) (its hypervisor's inventory name),
+    C(virtualiron_uri) (its hypervisor's URI), C(virtualiron_state), C(virtualiron_addresses) (from libvirt's
+    DHCP leases, where known) and C(virtualiron_server) (its configuration, as
+    M(virtualiron.infra.virtual_server_info) returns it). C(ansible_host) is its first address, where known.
+  - Hosts are queried in parallel (O(workers) at a time), each over its own libvirt connection.
+  - A hypervisor that cannot be reached is put in the group C(unreachable) with the error in
+    C(virtualiron_error), and the rest of the inventory is built; with O(strict) it fails the inventory.
+  - The configuration file's name must end with C(hypervisors.yml) or C(hypervisors.yaml), for example
+    C(datacenter.hypervisors.yml). In AWX or Automation Controller, add such a file to a project and
+    use it as an inventory source "Sourced from a Project"; the execution environment needs libvirt-python
+    (see C(meta/execution-environment.yml)).
+author:
+  - Virtual Iron revival team (@virtualiron)
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+requirements:
+  - libvirt-python >= 9.0 (and the libvirt client library)
+  - lxml
+  - jmespath (for O(filters))
+options:
+  plugin:
+    description: The name of this plugin; it marks the file as its configuration.
+    required: true
+    type: str
+    choices: [virtualiron.infra.hypervisors]
+  uris:
+    description:
+      - The hypervisor hosts, each a libvirt URI, or a dictionary with C(uri) and C(name) (the inventory host name).
+      - A host's name is, in this order, the C(name) given, the C(name) of a registration with the same URI,
+        the host part of the URI (C(kvm1) for C(qemu+ssh://root@kvm1/system)), or C(localhost) for a local URI.
+    type: list
+    elements: raw
+    default: []
+  registrations:
+    description:
+      - A directory of node registrations, one JSON file per node (C(<name>.json)), as bare-metal discovery writes
+        them. The format is in C(docs/registrations.md), its JSON schema in C(docs/registration.schema.json).
+      - A registered node with a C(uri) is queried like an entry of O(uris); one without is put in the group
+        C(discovered). Every registered node has its registration in C(virtualiron_registration).
+      - An invalid registration file is skipped with a warning, or fails the inventory with O(strict).
+    type: path
+  virtual_servers:
+    description: Also make every virtual server of every reachable hypervisor a host.
+    type: bool
+    default: false
+  filters:
+    description:
+      - JMESPath expressions over a hypervisor's variables (the names with the C(virtualiron_) prefix); only the
+        hypervisors for which every expression is true are kept, with their virtual servers.
+      - For example V(virtualiron_cpu.vendor == 'Intel') or V(virtualiron_load.memory_overcommit < `0.8`).
+      - Unreachable hypervisors have no facts to judge and are always kept, in the group C(unreachable).
+    type: list
+    elements: str
+    default: []
+  strict:
+    description:
+      - With V(true), a hypervisor that cannot be queried and an invalid registration file fail the inventory,
+        as do errors in O(compose), O(groups) and O(keyed_groups).
+      - With V(false), an unreachable hypervisor is put in the group C(unreachable), an invalid registration
+        is skipped with a warning, and such expressions are skipped.
+    type: bool
+    default: false
+  workers:
+    description: How many hypervisors to query at the same time.
+    type: int
+    default: 20
+'''
+
+EXAMPLES = r'''
+# datacenter.hypervisors.yml
+plugin: virtualiron.infra.hypervisors
+uris:
+  - qemu+ssh://root@kvm1.example.com/system
+  - uri: qemu+tls://10.0.0.12/system
+    name: kvm2
+registrations: /var/lib/virtualiron/registrations
+virtual_servers: true
+filters:
+  - "virtualiron_hypervisor.type != 'qemu'"
+keyed_groups:
+  - key: virtualiron_server.tags.role | default(omit)
+    prefix: role
+groups:
+  big_memory: virtualiron_memory.total_bytes | default(0) > 256 * 1024 ** 3
+compose:
+  free_memory_gib: (virtualiron_memory.available_bytes | default(0) / 1024 ** 3) | round(1)
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: /var/cache/ansible/inventory
+cache_timeout: 300
+'''
+
+import concurrent.futures
+from urllib.parse import urlsplit
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable, to_safe_group_name
+
+from ansible_collections.virtualiron.infra.plugins.module_utils.host_facts import host_facts
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+    VirtualIronError, is_libvirt_error, libvirt, open_connection)
+from ansible_collections.virtualiron.infra.plugins.module_utils.query import run_query
+from ansible_collections.virtualiron.infra.plugins.module_utils.registration import read_registrations
+from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import describe_servers
+
+PREFIX = 'virtualiron_'
+CONFIG_SUFFIXES = ('hypervisors.yml', 'hypervisors.yaml')
+
+
+# ---------------------------------------------------------------- pure decisions
+
+def default_name(uri):
+    """The inventory name of a hypervisor known only by its URI: the URI's host, or localhost."""
+    return urlsplit(uri).hostname or 'localhost'
+
+
+def targets(uris, registrations):
+    """The hypervisors to query, each {'name', 'uri', 'registration'}, once per URI, and the
+    registered nodes that have no URI yet. Two different URIs under one name are refused."""
+    by_uri = {}
+    for entry in uris:
+        uri, name = (entry, None) if isinstance(entry, str) else (entry.get('uri'), entry.get('name'))
+        if not uri:
+            raise VirtualIronError('every entry of uris needs a uri, got %r' % (entry,))
+        by_uri[uri] = {'name': name, 'uri': uri, 'registration': None}
+    discovered = []
+    for registration in registrations:
+        if not registration.get('uri'):
+            discovered.append(registration)
+            continue
+        target = by_uri.setdefault(registration['uri'], {'name': None, 'uri': registration['uri']})
+        target['registration'] = registration
+        target['name'] = target['name'] or registration['name']
+    chosen = [dict(t, name=t['name'] or default_name(t['uri'])) for t in by_uri.values()]
+    _refuse_duplicates([t['name'] for t in chosen] + [r['name'] for r in discovered])
+    return chosen, discovered
+
+
+def _refuse_duplicates(names):
+    twice = sorted(set(n for n in names if names.count(n) > 1))
+    if twice:
+        raise VirtualIronError('more than one hypervisor or registered node is named %s; give the uris '
+                               'entries distinct names' % ', '.join(twice))
+
+
+def hypervisor_vars(record):
+    """A queried hypervisor's host variables: its facts under the prefix, or its error."""
+    variables = {PREFIX + 'uri': record['uri']}
+    if record.get('registration'):
+        variables[PREFIX + 'registration'] = record['registration']
+    if record.get('error'):
+        variables[PREFIX + 'error'] = record['error']
+    for key, value in (record.get('facts') or {}).items():
+        variables.setdefault(PREFIX + key, value)  # the URI asked for wins over the one libvirt reports
+    host = urlsplit(record['uri']).hostname
+    if host:
+        variables['ansible_host'] = host
+    return variables
+
+
+def hypervisor_groups(record):
+    """The built-in groups of a queried hypervisor."""
+    if record.get('error'):
+        return ['hypervisors', 'unreachable']
+    facts = record['facts']
+    groups = ['hypervisors', 'hypervisor_' + facts['hypervisor']['type']]
+    if facts['cpu'].get('vendor'):
+        groups.append('cpu_' + facts['cpu']['vendor'])
+    groups.append('maintenance' if facts['maintenance'].get('maintenance') else 'in_service')
+    return [to_safe_group_name(g.lower()) for g in groups]
+
+
+def server_group(hypervisor_name):
+    return to_safe_group_name('servers_on_' + hypervisor_name)
+
+
+def server_vars(server, hypervisor_name, uri):
+    """A virtual server's host variables."""
+    view = dict(server)
+    addresses = view.pop('addresses', [])
+    variables = {PREFIX + 'host': hypervisor_name, PREFIX + 'uri': uri, PREFIX + 'state': view['state'],
+                 PREFIX + 'addresses': addresses, PREFIX + 'server': view}
+    if addresses:
+        variables['ansible_host'] = addresses[0]
+    return variables
+
+
+def place_servers(records):
+    """(server name, hypervisor record, server) for every server, each name once: a server defined on
+    two hypervisors (a migration left a copy, say) is placed where it runs, and reported."""
+    placed, duplicates = {}, set()
+    for record in records:
+        for server in record.get('servers') or []:
+            seen = placed.get(server['name'])
+            if seen is not None:
+                duplicates.add(server['name'])
+                if seen[1]['state'] == 'running' or server['state'] != 'running':
+                    continue
+            placed[server['name']] = (record, server)
+    return [(name, r, s) for name, (r, s) in sorted(placed.items())], sorted(duplicates)
+
+
+def keep_hypervisor(variables, filters):
+    """True when every JMESPath filter is true of the hypervisor's variables."""
+    return all(run_query(expression, variables) for expression in filters)
+
+
+def lease_addresses(interfaces):
+    """virDomainInterfaceAddresses' result -> the server's IP addresses, IPv4 first."""
+    addresses = [a['addr'] for iface in (interfaces or {}).values() for a in (iface.get('addrs') or [])]
+    return sorted(addresses, key=lambda a: (':' in a, a))
+
+
+# ---------------------------------------------------------------- asking the hypervisors
+
+def _addresses(dom):
+    if not dom.isActive():
+        return []
+    try:
+        return lease_addresses(dom.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0))
+    except libvirt.libvirtError:  # no libvirt network with DHCP behind the server: not known
+        return []
+
+
+def _servers(conn):
+    return [dict(view, addresses=_addresses(dom)) for dom, view in describe_servers(conn.listAllDomains(0))]
+
+
+def query_hypervisor(target, with_servers):
+    """One hypervisor's record: the target with its facts (and servers), or with the error."""
+    record = dict(target, facts=None, servers=None, error=None)
+    conn = None
+    try:
+        conn = open_connection(target['uri'])
+        record['facts'] = host_facts(conn)
+        record['servers'] = _servers(conn) if with_servers else None
+    except Exception as e:  # pylint: disable=broad-exception-caught
+        if not (isinstance(e, VirtualIronError) or is_libvirt_error(e)):
+            raise
+        record['error'] = e.get_error_message() if is_libvirt_error(e) else str(e)
+    finally:
+        if conn is not None:
+            _close(conn)
+    return record
+
+
+def _close(conn):
+    try:
+        conn.close()
+    except Exception:  # pylint: disable=broad-exception-caught  # a dead connection cannot close cleanly
+        pass
+
+
+def query_hypervisors(chosen, with_servers, workers):
+    """Every target's record, in the order given, queried by up to `workers` threads at once."""
+    if not chosen:
+        return []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(chosen)))) as pool:
+        return list(pool.map(lambda t: query_hypervisor(t, with_servers), chosen))
+
+
+# ---------------------------------------------------------------- the plugin
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+
+    NAME = 'virtualiron.infra.hypervisors'
+
+    def verify_file(self, path):
+        return super(InventoryModule, self).verify_file(path) and path.endswith(CONFIG_SUFFIXES)
+
+    def parse(self, inventory, loader, path, cache=True):
+        super(InventoryModule, self).parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        try:
+            source = self._source()
+            records = self._records(path, source, cache)
+        except VirtualIronError as e:
+            raise AnsibleParserError('%s: %s' % (path, e))
+        self._populate(records, source['discovered'])
+
+    def _source(self):
+        """What to query: targets from uris and registrations, and nodes only discovered so far."""
+        registrations = []
+        if self.get_option('registrations'):
+            registrations, errors = read_registrations(self.get_option('registrations'))
+            for file_name, message in sorted(errors.items()):
+                if self.get_option('strict'):
+                    raise VirtualIronError('%s: %s' % (file_name, message))
+                self.display.warning('skipped registration %s: %s' % (file_name, message))
+        chosen, discovered = targets(self.get_option('uris'), registrations)
+        return {'targets': chosen, 'discovered': discovered}
+
+    def _records(self, path, source, cache):
+        """The hypervisors' records, from the cache when it is on, fresh and `cache` allows it."""
+        key = self.get_cache_key(path)
+        use_cache = self.get_option('cache')
+        if use_cache and cache:
+            try:
+                return self._cache[key]
+            except KeyError:
+                pass
+        records = query_hypervisors(source['targets'], self.get_option('virtual_servers'), self.get_option('workers'))
+        if use_cache:
+            self._cache[key] = records
+        return records
+
+    def _populate(self, records, discovered):
+        strict = self.get_option('strict')
+        unreachable = [r for r in records if r['error']]
+        if unreachable and strict:
+            raise AnsibleParserError('cannot query %s' % '; '.join('%s (%s): %s' % (r['name'], r['uri'], r['error'])
+                                                                   for r in unreachable))
+        kept = []
+        for record in records:
+            variables = hypervisor_vars(record)
+            if record['error'] or self._keep(variables):
+                kept.append(record)
+                self._add_host(record['name'], variables, hypervisor_groups(record))
+        for registration in discovered:
+            self._add_host(registration['name'], {PREFIX + 'registration': registration}, ['discovered'])
+        self._add_servers(kept)
+
+    def _keep(self, variables):
+        try:
+            return keep_hypervisor(variables, self.get_option('filters'))
+        except VirtualIronError as e:
+            raise AnsibleParserError('filters: %s' % e)
+
+    def _add_servers(self, records):
+        placed, duplicates = place_servers(records)
+        for name in duplicates:
+            self.display.warning('virtual server %s is defined on more than one hypervisor; '
+                                 'it is listed where it runs (or on the first one)' % name)
+        if placed:
+            self.inventory.add_group('virtual_servers')
+        for name, record, server in placed:
+            group = server_group(record['name'])
+            self.inventory.add_group(group)
+            self.inventory.add_child('virtual_servers', group)
+            self._add_host(name, server_vars(server, record['name'], record['uri']), [group])
+
+    def _add_host(self, name, variables, groups):
+        self.inventory.add_host(name)
+        for group in groups:
+            self.inventory.add_group(group)
+            self.inventory.add_child(group, name)
+        for key, value in variables.items():
+            self.inventory.set_variable(name, key, value)
+        strict = self.get_option('strict')
+        self._set_composite_vars(self.get_option('compose'), variables, name, strict=strict)
+        self._add_host_to_composed_groups(self.get_option('groups'), variables, name, strict=strict)
+        self._add_host_to_keyed_groups(self.get_option('keyed_groups'), variables, name, strict=strict)

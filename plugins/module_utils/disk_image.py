@@ -1,0 +1,277 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Virtual disk images: the file work that virtual_disk does on the machine where it runs (qemu-img,
+and the VHD library for what qemu-img cannot do), and what a libvirt host knows about a disk (which
+servers use it; a VHD's footer, read through a libvirt storage volume stream for remote hosts).
+
+`run` arguments are AnsibleModule.run_command-like: run(argv) -> (rc, stdout, stderr).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import stat
+import uuid
+
+from ansible_collections.virtualiron.infra.plugins.module_utils import vhd
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+    VirtualIronError, is_libvirt_error, libvirt)
+from ansible_collections.virtualiron.infra.plugins.module_utils import storage
+from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import _xml, parse_disk
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import parse_pool_xml
+
+QEMU_FORMATS = {'vhd': 'vpc', 'qcow2': 'qcow2', 'raw': 'raw'}
+
+
+def qemu_img(run, *args):
+    rc, out, err = run(['qemu-img'] + list(args))
+    if rc != 0:
+        raise VirtualIronError('qemu-img %s failed: %s' % (args[0], (err or out).strip()))
+    return out
+
+
+def is_block_device(path):
+    return stat.S_ISBLK(os.stat(path).st_mode)
+
+
+def _has_vhd_cookie(path):
+    """A VHD starts (dynamic) or ends (fixed) with the footer cookie. Looking for it lets a damaged VHD
+    be reported as damaged instead of being taken for a raw image."""
+    with open(path, 'rb') as handle:
+        start = handle.read(8)
+        length = handle.seek(0, os.SEEK_END)
+        if length < vhd.FOOTER_SIZE:
+            return False
+        handle.seek(length - vhd.FOOTER_SIZE)
+        return vhd.FOOTER_COOKIE in (start, handle.read(8))
+
+
+def inspect(run, path):
+    """What virtual_disk reports about the image at path: format, sizes, and for a VHD its type and creator.
+
+    qemu-img's probe takes a fixed VHD for raw, so VHDs are recognized here first.
+    """
+    if _has_vhd_cookie(path):
+        info = vhd.read_vhd(path)
+        result = {'format': 'vhd', 'virtual_size': info['virtual_size'], 'vhd_type': info['vhd_type'],
+                  'creator': info['creator']}
+    else:
+        # -U: a running guest's lock must not keep us from reading the image's size.
+        probed = json.loads(qemu_img(run, 'info', '-U', '--output', 'json', path))
+        result = {'format': probed['format'], 'virtual_size': probed['virtual-size'], 'vhd_type': None,
+                  'creator': None}
+    block = is_block_device(path)
+    result['allocation'] = _device_size(path) if block else os.stat(path).st_blocks * 512
+    result['block_device'] = block
+    result['live_migratable'] = result['vhd_type'] != 'dynamic'
+    return result
+
+
+def _device_size(path):
+    with open(path, 'rb') as handle:
+        return handle.seek(0, os.SEEK_END)
+
+
+def locked_by_qemu(run, path):
+    """True when a running QEMU (a guest of any libvirt host whose locks this machine sees) has the image
+    open for writing. Found by opening it for writing, as raw, doing no I/O: qemu-img info would not
+    notice, since it opens images without I/O and so asks for no lock a guest holds."""
+    rc, out, err = run(['qemu-io', '-f', 'raw', '-c', 'quit', path])
+    return rc != 0 and 'lock' in (err + out).lower()
+
+
+def create_options(fmt, vhd_type):
+    """qemu-img -o options: VHDs of the exact size (force_size: no CHS rounding, creator 'qem2')."""
+    if fmt == 'vhd':
+        return ['-o', 'subformat=%s,force_size=on' % vhd_type]
+    return []
+
+
+def partial_path(path):
+    """A hidden name next to the target, on the same file system, so that the final rename is atomic."""
+    directory, name = os.path.split(path)
+    return os.path.join(directory, '.%s.partial-%s' % (name, uuid.uuid4().hex[:8]))
+
+
+def write_then_rename(path, write):
+    """write(temp_path) then rename over path: an interrupted write never leaves a file named path."""
+    temp = partial_path(path)
+    try:
+        write(temp)
+        with open(temp, 'rb') as handle:
+            os.fsync(handle.fileno())
+        os.rename(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+def _qemu_img_then_align(run, fmt, vhd_type, args):
+    """A writer for write_then_rename: qemu-img with the temporary file in place of None in args, then
+    for a fixed VHD the padding that gives it an aligned length (vhd.fixed_length)."""
+    def write(temp):
+        qemu_img(run, *[temp if a is None else a for a in args])
+        if fmt == 'vhd' and vhd_type == 'fixed':
+            vhd.grow(temp, vhd.read_vhd(temp)['virtual_size'])
+    return write
+
+
+def create(run, path, fmt, vhd_type, size):
+    args = ['create', '-q', '-f', QEMU_FORMATS[fmt]] + create_options(fmt, vhd_type) + [None, str(size)]
+    write_then_rename(path, _qemu_img_then_align(run, fmt, vhd_type, args))
+
+
+def source_format(run, source):
+    """The qemu-img format name of a source image; a fixed VHD is vpc, not the raw qemu-img would probe."""
+    return QEMU_FORMATS['vhd'] if _has_vhd_cookie(source) else inspect(run, source)['format']
+
+
+def convert(run, source, path, fmt, vhd_type):
+    """Copy any image qemu-img reads into a new image at path (also path itself: a format change)."""
+    if locked_by_qemu(run, source):
+        raise VirtualIronError('cannot copy %s: a running guest uses it (QEMU holds its lock), so a copy would not be '
+                               'consistent; stop the guest first' % source)
+    args = ['convert', '-q', '-f', source_format(run, source), '-O', QEMU_FORMATS[fmt]] \
+        + create_options(fmt, vhd_type) + [source, None]
+    write_then_rename(path, _qemu_img_then_align(run, fmt, vhd_type, args))
+
+
+def grow(run, path, fmt, size):
+    """Grow in place. VHDs by the VHD library (qemu-img cannot), on a loop device after the device."""
+    if fmt == 'vhd':
+        grow_device = _grow_loop_device(run, path) if is_block_device(path) else None
+        vhd.grow(path, size, grow_device)
+    else:
+        qemu_img(run, 'resize', '-q', '-f', fmt, path, str(size))
+
+
+def loop_backing_file(path):
+    """The file behind a loop device, or None for any other block device."""
+    name = os.path.basename(os.path.realpath(path))
+    try:
+        with open('/sys/block/%s/loop/backing_file' % name) as handle:
+            return handle.read().strip()
+    except (IOError, OSError):
+        return None
+
+
+def _grow_loop_device(run, path):
+    backing = loop_backing_file(path)
+
+    def grow_device(size):
+        if backing is None:
+            raise VirtualIronError('%s is a block device of %d bytes; a fixed VHD of that size needs %d: grow the '
+                                   'device first (a logical volume with lvm_volume), then run this task again'
+                                   % (path, _device_size(path), size))
+        with open(backing, 'r+b') as handle:
+            if handle.seek(0, os.SEEK_END) < size:
+                handle.truncate(size)
+        rc, _out, err = run(['losetup', '-c', path])
+        if rc != 0:
+            raise VirtualIronError('losetup -c %s failed: %s' % (path, err.strip()))
+    return grow_device
+
+
+# ---------------------------------------------------------------- what the libvirt host knows
+
+def pool_path(conn, pool, name):
+    """The path of volume `name` of storage pool `pool` (it need not exist yet)."""
+    found = storage.lookup_pool(conn, pool)
+    if found is None:
+        raise VirtualIronError('the host has no storage pool %s' % pool)
+    return os.path.join(parse_pool_xml(found.XMLDesc(0))['path'], name)
+
+
+def refresh_pool(conn, path):
+    """Let libvirt see a file we created or removed, when a pool holds its directory."""
+    pool = storage._active_pool_for_dir(conn, os.path.dirname(os.path.normpath(path)))
+    if pool is not None:
+        pool.refresh(0)
+
+
+def _pool_volume(conn, path):
+    """(pool, volume) under which servers may name the file at path: the active pool of its directory."""
+    pool = storage._active_pool_for_dir(conn, os.path.dirname(os.path.normpath(path)))
+    return (pool.name(), os.path.basename(path)) if pool is not None else None
+
+
+def _uses(disk, path, pool_volume):
+    if disk['path'] and os.path.normpath(disk['path']) == os.path.normpath(path):
+        return True
+    return pool_volume is not None and (disk['pool'], disk['volume']) == pool_volume
+
+
+def servers_using(conn, path):
+    """{server name: running?} for every server of the host whose definition (saved, or live while it
+    runs) has the disk, by its path or as a volume of the storage pool that holds it.
+
+    (storage.servers_using answers by path only; a disk named by pool and volume would be missed.)
+    """
+    pool_volume = _pool_volume(conn, path)
+    found = {}
+    for dom in conn.listAllDomains(0):
+        try:
+            running = bool(dom.isActive())
+            xmls = [dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)] + ([dom.XMLDesc(0)] if running else [])
+        except libvirt.libvirtError as e:
+            if is_libvirt_error(e, libvirt.VIR_ERR_NO_DOMAIN):
+                continue  # removed or migrated away since it was listed: it no longer uses anything here
+            raise
+        if any(_uses(parse_disk(d), path, pool_volume) for xml in xmls for d in _xml(xml).findall('devices/disk')):
+            found[dom.name()] = running
+    return found
+
+
+def _volume(conn, disk):
+    try:
+        if disk.get('pool'):
+            return conn.storagePoolLookupByName(disk['pool']).storageVolLookupByName(disk['volume'])
+        return conn.storageVolLookupByPath(disk['path'])
+    except libvirt.libvirtError:
+        return None
+
+
+def _download(conn, volume, offset, length):
+    stream = conn.newStream(0)
+    volume.download(stream, offset, length, 0)
+    chunks = []
+    stream.recvAll(lambda _stream, data, sink: sink.append(data) or len(data), chunks)
+    stream.finish()
+    return b''.join(chunks)
+
+
+def remote_vhd_footer(conn, disk):
+    """The footer of a VHD disk of a server, read on the libvirt host: through a storage volume stream
+    (any URI, remote too) when a pool holds the disk, else from the same path here (shared storage, or
+    the module runs on the host). None when neither can reach it."""
+    volume = _volume(conn, disk)
+    if volume is not None:
+        start = _download(conn, volume, 0, vhd.FOOTER_SIZE)
+        if start[:8] == vhd.FOOTER_COOKIE:  # a dynamic VHD's copy of its footer
+            return vhd.unpack_footer(start, disk.get('path') or disk['volume'])
+        physical = volume.infoFlags(libvirt.VIR_STORAGE_VOL_GET_PHYSICAL)[2]
+        return vhd.unpack_footer(_download(conn, volume, physical - vhd.FOOTER_SIZE, vhd.FOOTER_SIZE),
+                                 disk.get('path') or disk['volume'])
+    if disk.get('path') and os.path.exists(disk['path']):
+        with open(disk['path'], 'rb') as handle:
+            start = handle.read(vhd.FOOTER_SIZE)
+            if start[:8] != vhd.FOOTER_COOKIE:
+                handle.seek(-vhd.FOOTER_SIZE, os.SEEK_END)
+                start = handle.read(vhd.FOOTER_SIZE)
+        return vhd.unpack_footer(start, disk['path'])
+    return None
+
+
+def vhd_slice(conn, disk, default=None):
+    """For a VHD disk of a server: the size of the raw slice to attach it as (a fixed VHD), None for a
+    dynamic VHD (which needs QEMU's vpc driver), or `default` when the footer cannot be read from here."""
+    footer = remote_vhd_footer(conn, disk)
+    if footer is None:
+        return default
+    if vhd.DISK_TYPES[footer['disk_type']] != 'fixed':
+        return None
+    return vhd.virtual_size(footer)

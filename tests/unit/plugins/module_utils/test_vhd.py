@@ -1,0 +1,361 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The VHD library: every structure byte for byte, grow of fixed and dynamic disks, refusals."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import hashlib
+import os
+import shutil
+import struct
+import subprocess
+
+import pytest
+
+from ansible_collections.virtualiron.infra.plugins.module_utils import vhd
+
+MIB = 1024 ** 2
+BLOCK = vhd.DEFAULT_BLOCK_SIZE
+UID = bytes(range(16))
+
+
+def expected_footer(size, disk_type, data_offset, geometry, creator=b'qem2', timestamp=0x01020304, original=None):
+    """A footer assembled field by field at the specification's offsets, independently of the library."""
+    raw = bytearray(512)
+    raw[0:8] = b'conectix'
+    raw[8:12] = b'\x00\x00\x00\x02'
+    raw[12:16] = b'\x00\x01\x00\x00'
+    raw[16:24] = data_offset.to_bytes(8, 'big')
+    raw[24:28] = timestamp.to_bytes(4, 'big')
+    raw[28:32] = creator
+    raw[32:36] = b'\x00\x05\x00\x03'
+    raw[36:40] = b'Wi2k'
+    raw[40:48] = (original or size).to_bytes(8, 'big')
+    raw[48:56] = size.to_bytes(8, 'big')
+    raw[56:58] = geometry[0].to_bytes(2, 'big')
+    raw[58] = geometry[1]
+    raw[59] = geometry[2]
+    raw[60:64] = disk_type.to_bytes(4, 'big')
+    raw[68:84] = UID
+    raw[64:68] = ((~sum(raw)) & 0xFFFFFFFF).to_bytes(4, 'big')
+    return bytes(raw)
+
+
+def footer(size, kind='fixed', creator=b'qem2'):
+    return vhd.new_footer(size, kind, creator_app=creator, timestamp=0x01020304, unique_id=UID)
+
+
+def write_fixed(path, size, data=b''):
+    with open(path, 'wb') as handle:
+        handle.write(data)
+        handle.truncate(size)
+        handle.seek(size)
+        handle.write(vhd.pack_footer(footer(size)))
+
+
+def write_dynamic(path, size, blocks=None, table_offset=1536):
+    """A dynamic VHD laid out as QEMU does: blocks {index: one byte repeated} stored in index order."""
+    blocks = blocks or {}
+    entries = vhd.entries_for(size, BLOCK)
+    bat = [vhd.UNALLOCATED] * entries
+    offset = table_offset + vhd.bat_bytes(entries)
+    body = b''
+    for index in sorted(blocks):
+        bat[index] = (offset + len(body)) // 512
+        body += b'\xff' * 512 + blocks[index] * BLOCK
+    raw_footer = vhd.pack_footer(footer(size, 'dynamic'))
+    with open(path, 'wb') as handle:
+        handle.write(raw_footer)
+        handle.write(vhd.pack_dynamic_header(vhd.new_dynamic_header(size, table_offset)))
+        handle.seek(table_offset)
+        handle.write(vhd.pack_bat(bat))
+        handle.write(body)
+        handle.write(raw_footer)
+
+
+def digest(path):
+    with open(path, 'rb') as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def assert_refused_without_write(path, size, message):
+    """grow(path, size) fails with message and the file is byte for byte what it was."""
+    before = digest(path)
+    with pytest.raises(vhd.VhdError, match=message):
+        vhd.grow(path, size)
+    assert digest(path) == before
+
+
+def block_content(path, sector):
+    with open(path, 'rb') as handle:
+        handle.seek(sector * 512 + 512)
+        return handle.read(BLOCK)
+
+
+# ---------------------------------------------------------------- structures
+
+def test_checksum_is_ones_complement_of_byte_sum_without_its_own_field():
+    raw = b'\x01\x02' + b'\xaa\xbb\xcc\xdd' + b'\x03'
+    assert vhd.checksum(raw, 2) == 0xFFFFFFF9
+
+
+@pytest.mark.parametrize('size, geometry', [
+    (5 * MIB, (150, 4, 17)),          # 10240 sectors: 17 sectors per track, 4 heads
+    (100 * MIB, (1003, 12, 17)),      # 12 heads: (12047 + 1023) // 1024
+    (1024 ** 3, (2080, 16, 63)),
+    (200 * 1024 ** 3, (65535, 16, 255)),  # beyond the CHS limit: the maximum geometry
+])
+def test_chs_geometry_follows_the_specification(size, geometry):
+    assert vhd.chs_geometry(size) == geometry
+
+
+def test_fixed_footer_bytes():
+    raw = vhd.pack_footer(footer(5 * MIB))
+    assert raw == expected_footer(5 * MIB, 2, 0xFFFFFFFFFFFFFFFF, (150, 4, 17))
+
+
+def test_dynamic_footer_bytes_point_at_the_header():
+    raw = vhd.pack_footer(footer(5 * MIB, 'dynamic'))
+    assert raw == expected_footer(5 * MIB, 3, 512, (150, 4, 17))
+
+
+def test_footer_round_trip():
+    raw = vhd.pack_footer(footer(7 * MIB + 512))
+    parsed = vhd.unpack_footer(raw)
+    assert parsed['current_size'] == 7 * MIB + 512
+    assert parsed['unique_id'] == UID
+    assert vhd.pack_footer(parsed) == raw
+
+
+def test_dynamic_header_bytes():
+    raw = vhd.pack_dynamic_header(vhd.new_dynamic_header(5 * MIB + 512, 1536))
+    want = bytearray(1024)
+    want[0:8] = b'cxsparse'
+    want[8:16] = b'\xff' * 8
+    want[16:24] = (1536).to_bytes(8, 'big')
+    want[24:28] = b'\x00\x01\x00\x00'
+    want[28:32] = (3).to_bytes(4, 'big')  # 5 MiB + 512 needs a third 2 MiB block
+    want[32:36] = BLOCK.to_bytes(4, 'big')
+    want[36:40] = ((~sum(want)) & 0xFFFFFFFF).to_bytes(4, 'big')
+    assert raw == bytes(want)
+    assert vhd.unpack_dynamic_header(raw)['max_table_entries'] == 3
+
+
+def test_bat_is_big_endian_and_padded_with_unallocated_entries():
+    raw = vhd.pack_bat([3, vhd.UNALLOCATED, 0x01020304])
+    assert len(raw) == 512
+    assert raw[:12] == b'\x00\x00\x00\x03\xff\xff\xff\xff\x01\x02\x03\x04'
+    assert raw[12:] == b'\xff' * 500
+    assert vhd.unpack_bat(raw, 3) == [3, vhd.UNALLOCATED, 0x01020304]
+
+
+def test_block_on_disk_is_bitmap_sector_plus_data():
+    assert vhd.block_bytes(BLOCK) == BLOCK + 512
+    assert vhd.block_bytes(4 * MIB) == 4 * MIB + 1024  # 8192 sectors: 1024 bitmap bytes
+
+
+# ---------------------------------------------------------------- planning the BAT
+
+def test_bat_growth_within_its_padding_moves_nothing():
+    moves, bat, end = vhd.plan_bat_growth([4, vhd.UNALLOCATED], 1536, 100, BLOCK, 2048 + vhd.block_bytes(BLOCK))
+    assert moves == []
+    assert bat == [4] + [vhd.UNALLOCATED] * 99
+    assert end == 2048 + vhd.block_bytes(BLOCK)
+
+
+def test_bat_growth_moves_the_blocks_in_its_way_lowest_first():
+    first, second = 2048 // 512, (2048 + vhd.block_bytes(BLOCK)) // 512
+    data_end = 2048 + 2 * vhd.block_bytes(BLOCK)
+    moves, bat, end = vhd.plan_bat_growth([second, vhd.UNALLOCATED, first], 1536, 129, BLOCK, data_end)
+    # 129 entries need 1024 bytes of table: only the first block (at 2048) is in the way.
+    assert moves == [(2048, data_end)]
+    assert bat[:3] == [second, vhd.UNALLOCATED, data_end // 512]
+    assert end == data_end + vhd.block_bytes(BLOCK)
+
+
+def test_bat_growth_past_the_data_starts_new_data_after_the_table():
+    moves, bat, end = vhd.plan_bat_growth([vhd.UNALLOCATED], 1536, 1000, BLOCK, 2048)
+    assert moves == [] and end == 1536 + 4000 + 96
+
+
+# ---------------------------------------------------------------- files
+
+def test_read_fixed(tmp_path):
+    path = str(tmp_path / 'f.vhd')
+    write_fixed(path, 3 * MIB)
+    info = vhd.read_vhd(path)
+    assert info['vhd_type'] == 'fixed' and info['virtual_size'] == 3 * MIB and info['creator'] == 'qem2'
+
+
+def test_grow_fixed_moves_the_footer_and_zeroes_the_old_one(tmp_path):
+    path = str(tmp_path / 'f.vhd')
+    write_fixed(path, 3 * MIB, b'data' * 100)
+    info = vhd.grow(path, 5 * MIB + 512)
+    assert info['virtual_size'] == 5 * MIB + 512
+    assert os.path.getsize(path) == 5 * MIB + 4096  # data, zero padding to a multiple of 4096, footer
+    with open(path, 'rb') as handle:
+        raw = handle.read()
+    assert raw[:400] == b'data' * 100
+    assert raw[3 * MIB:-512] == b'\0' * (2 * MIB + 3584)
+    # the original size stays what the disk was created with
+    assert raw[-512:] == expected_footer(5 * MIB + 512, 2, 0xFFFFFFFFFFFFFFFF, vhd.chs_geometry(5 * MIB + 512),
+                                         original=3 * MIB)
+
+
+def test_grow_to_the_same_size_pads_a_fixed_vhd_file_to_4096_once(tmp_path):
+    path = str(tmp_path / 'f.vhd')
+    write_fixed(path, 3 * MIB + 512, b'x' * 512)
+    vhd.grow(path, 3 * MIB + 512)
+    assert os.path.getsize(path) == 3 * MIB + 4096
+    assert vhd.read_vhd(path)['virtual_size'] == 3 * MIB + 512
+    with open(path, 'rb') as handle:
+        raw = handle.read()
+    assert raw[:512] == b'x' * 512 and raw[3 * MIB + 512:-512] == b'\0' * 3072
+    before = digest(path)
+    vhd.grow(path, 3 * MIB + 512)
+    assert digest(path) == before
+
+
+def test_fixed_length_is_a_multiple_of_4096_with_room_for_the_footer():
+    assert vhd.fixed_length(10 * 1024 ** 3) == 10 * 1024 ** 3 + 4096
+    assert vhd.fixed_length(4096 - 512) == 4096
+    assert vhd.fixed_length(4096 - 511) == 8192
+
+
+def test_grow_dynamic_within_the_table_padding(tmp_path):
+    path = str(tmp_path / 'd.vhd')
+    write_dynamic(path, 3 * MIB, {0: b'a', 1: b'b'})
+    before = os.path.getsize(path)
+    info = vhd.grow(path, 100 * MIB + 512)
+    assert info['virtual_size'] == 100 * MIB + 512 and info['allocated_blocks'] == 2
+    assert os.path.getsize(path) == before
+    with open(path, 'rb') as handle:
+        raw = handle.read()
+    header = vhd.unpack_dynamic_header(raw[512:1536])
+    assert header['max_table_entries'] == 51
+    bat = vhd.unpack_bat(raw[1536:2048], 51)
+    assert bat[2:] == [vhd.UNALLOCATED] * 49
+    assert raw[:512] == raw[-512:]
+    assert vhd.unpack_footer(raw[:512])['current_size'] == 100 * MIB + 512
+
+
+def test_grow_dynamic_relocates_blocks_when_the_table_must_grow(tmp_path):
+    path = str(tmp_path / 'd.vhd')
+    write_dynamic(path, 3 * MIB, {0: b'a', 1: b'b'})
+    before = os.path.getsize(path)
+    info = vhd.grow(path, 1024 ** 3)  # 512 entries: 2048 bytes of table, over the first block
+    assert info['allocated_blocks'] == 2
+    with open(path, 'rb') as handle:
+        raw = handle.read()
+    header = vhd.unpack_dynamic_header(raw[512:1536])
+    bat = vhd.unpack_bat(raw[1536:1536 + 2048], header['max_table_entries'])
+    assert header['max_table_entries'] == 512
+    assert all(s * 512 >= 1536 + 2048 for s in bat[:2])
+    assert block_content(path, bat[0]) == b'a' * BLOCK
+    assert block_content(path, bat[1]) == b'b' * BLOCK
+    assert bat[0] * 512 == before - 512  # the moved block went where the footer was
+    assert os.path.getsize(path) == before + vhd.block_bytes(BLOCK)
+    assert raw[:512] == raw[-512:]
+
+
+def test_grow_to_the_same_size_writes_nothing(tmp_path):
+    path = str(tmp_path / 'd.vhd')
+    write_dynamic(path, 3 * MIB, {1: b'x'})
+    before = digest(path)
+    vhd.grow(path, 3 * MIB)
+    assert digest(path) == before
+
+
+@pytest.mark.parametrize('kind', ['fixed', 'dynamic'])
+def test_shrink_is_refused_and_nothing_is_written(tmp_path, kind):
+    path = str(tmp_path / 'x.vhd')
+    (write_fixed if kind == 'fixed' else write_dynamic)(path, 3 * MIB)
+    assert_refused_without_write(path, 2 * MIB, 'refusing to shrink')
+
+
+def test_size_that_is_not_whole_sectors_is_refused(tmp_path):
+    path = str(tmp_path / 'x.vhd')
+    write_fixed(path, MIB)
+    assert_refused_without_write(path, 2 * MIB + 1, '512-byte sectors')
+
+
+@pytest.mark.parametrize('offset, message', [
+    (100, 'checksum is wrong'),   # a reserved byte: only the checksum notices
+    (48, 'checksum is wrong'),    # the size
+    (0, 'cookie is missing'),
+])
+@pytest.mark.parametrize('kind', ['fixed', 'dynamic'])
+def test_corrupted_footer_is_a_clear_error_and_no_write(tmp_path, offset, message, kind):
+    path = str(tmp_path / 'x.vhd')
+    (write_fixed if kind == 'fixed' else write_dynamic)(path, 3 * MIB)
+    with open(path, 'r+b') as handle:
+        handle.seek(-512 + offset, os.SEEK_END)
+        byte = handle.read(1)
+        handle.seek(-512 + offset, os.SEEK_END)
+        handle.write(bytes([byte[0] ^ 0x40]))
+    assert_refused_without_write(path, 4 * MIB, message)
+    with pytest.raises(vhd.VhdError, match=message):
+        vhd.read_vhd(path)
+
+
+def test_corrupted_dynamic_header_is_refused(tmp_path):
+    path = str(tmp_path / 'd.vhd')
+    write_dynamic(path, 3 * MIB)
+    with open(path, 'r+b') as handle:
+        handle.seek(512 + 32)
+        handle.write(b'\x00\x00\x00\x01')
+    assert_refused_without_write(path, 4 * MIB, 'dynamic header checksum')
+
+
+def test_truncated_fixed_vhd_is_refused(tmp_path):
+    path = str(tmp_path / 'f.vhd')
+    with open(path, 'wb') as handle:
+        handle.write(b'\0' * 1024 + vhd.pack_footer(footer(3 * MIB)))
+    with pytest.raises(vhd.VhdError, match='holds only'):
+        vhd.read_vhd(path)
+
+
+def test_a_file_that_is_no_vhd_is_refused(tmp_path):
+    path = str(tmp_path / 'r.raw')
+    with open(path, 'wb') as handle:
+        handle.write(b'\0' * 4096)
+    with pytest.raises(vhd.VhdError, match='not a VHD'):
+        vhd.read_vhd(path)
+
+
+def test_chs_creator_whose_geometry_cannot_say_the_new_size_becomes_qem2():
+    old = footer(5 * MIB, creator=b'qemu')
+    grown = vhd.resized_footer(old, 5 * MIB + 512)
+    assert grown['creator_app'] == b'qem2' and vhd.virtual_size(grown) == 5 * MIB + 512
+    exact = vhd.chs_geometry(8 * MIB)
+    size = exact[0] * exact[1] * exact[2] * 512
+    assert vhd.resized_footer(old, size)['creator_app'] == b'qemu'
+
+
+def test_virtual_size_reads_chs_for_old_creators_and_current_size_for_others():
+    assert vhd.virtual_size(footer(5 * MIB, creator=b'qemu')) == 150 * 4 * 17 * 512
+    assert vhd.virtual_size(footer(5 * MIB, creator=b'win ')) == 5 * MIB
+
+
+# ---------------------------------------------------------------- against qemu-img, where it exists
+
+needs_qemu_img = pytest.mark.skipif(shutil.which('qemu-img') is None, reason='qemu-img is not installed')
+
+
+@needs_qemu_img
+@pytest.mark.parametrize('subformat', ['dynamic', 'fixed'])
+def test_qemu_img_images_read_and_grow(tmp_path, subformat):
+    path = str(tmp_path / 'q.vhd')
+    subprocess.check_call(['qemu-img', 'create', '-q', '-f', 'vpc', '-o', 'subformat=%s,force_size=on' % subformat,
+                           path, '5M'])
+    assert vhd.read_vhd(path)['vhd_type'] == subformat
+    vhd.grow(path, 600 * MIB)
+    out = subprocess.check_output(['qemu-img', 'info', '-f', 'vpc', '--output', 'json', path])
+    assert b'"virtual-size": %d' % (600 * MIB) in out
+
+
+def test_footer_struct_is_512_bytes_and_header_1024():
+    assert vhd._FOOTER.size == 512 and vhd._DYNAMIC.size == 1024
+    assert struct.calcsize('>I') == 4

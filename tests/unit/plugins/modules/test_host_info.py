@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The host_info module: main() on libvirt's test hypervisor."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.virtualiron.infra.plugins.modules import host_info
+
+TEST_URI = 'test:///default'
+
+
+class Exited(Exception):
+    def __init__(self, failed, **result):
+        super(Exited, self).__init__(result)
+        self.failed, self.result = failed, result
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    def exit_json(_module, **result):
+        raise Exited(False, **result)
+
+    def fail_json(_module, **result):
+        raise Exited(True, **result)
+
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+
+    def run(**args):
+        with patch_module_args(dict({'uri': TEST_URI}, **args)), pytest.raises(Exited) as exited:
+            host_info.main()
+        return exited.value
+    return run
+
+
+def test_main_returns_the_host(run_module, conn):
+    exited = run_module(_ansible_check_mode=True)
+    assert not exited.failed and exited.result['changed'] is False
+    host = exited.result['host']
+    assert (host['hypervisor']['type'], host['cpu']['count']) == ('test', 16)
+    assert host['load']['servers_defined'] == len(conn.listAllDomains(0))
+    assert 'query_result' not in exited.result
+
+
+def test_main_query(run_module):
+    exited = run_module(query='host.numa[].id')
+    assert exited.result['query_result'] == [0, 1]
+
+
+@pytest.mark.parametrize('args, message', [
+    ({'query': 'host.numa[?'}, 'invalid query'),
+    ({'cpu_sample': -1}, 'cpu_sample must be 0 or more seconds'),
+    ({'uri': 'qemu+tcp://127.0.0.1:1/system'}, 'cannot connect to the hypervisor host at qemu\\+tcp://127.0.0.1:1/system'),
+])
+def test_main_fails_with_a_message(run_module, args, message):
+    exited = run_module(**args)
+    assert exited.failed
+    assert re.search(message, exited.result['msg'])

@@ -207,10 +207,7 @@ def _uses(disk, path, pool_volume):
 
 def servers_using(conn, path):
     """{server name: running?} for every server of the host whose definition (saved, or live while it
-    runs) has the disk, by its path or as a volume of the storage pool that holds it.
-
-    (storage.servers_using answers by path only; a disk named by pool and volume would be missed.)
-    """
+    runs) has the disk, by its path or as a volume of the storage pool that holds it."""
     pool_volume = _pool_volume(conn, path)
     found = {}
     for dom in conn.listAllDomains(0):

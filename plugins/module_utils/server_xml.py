@@ -166,8 +166,9 @@ def _check_disk(disk, hypervisor):
     default_bus = {'cdrom': 'sata', 'lun': 'scsi'}.get(device, 'xen' if hypervisor == 'xen' else 'virtio')
     disk['device'] = device
     disk['bus'] = disk.get('bus') or default_bus
-    if device == 'lun' and disk['bus'] != 'scsi':
-        raise VirtualIronError('a lun disk needs bus scsi (virtio-scsi pass-through), got %r' % disk['bus'])
+    if device == 'lun' and (disk['bus'] != 'scsi' or disk.get('format') not in (None, 'raw')):
+        raise VirtualIronError('a lun disk is passed through raw on bus scsi (virtio-scsi), got bus %r and format %r'
+                               % (disk['bus'], disk.get('format')))
     if disk['bus'] not in TARGET_PREFIX:
         raise VirtualIronError('unknown disk bus %r; use one of %s' % (disk['bus'], ', '.join(sorted(TARGET_PREFIX))))
     disk['format'] = disk.get('format') or 'raw'

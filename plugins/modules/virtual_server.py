@@ -140,8 +140,12 @@ options:
       device:
         description:
           - V(disk) a hard disk; V(cdrom) a read-only CD/DVD drive; V(lun) passes a host block device through
-            with SCSI commands (virtio-scsi; the host must give QEMU access to the device, for example a
-            whole LUN or a multipath device, and the guest then sees the real device's SCSI identity).
+            with SCSI commands (virtio-scsi, raw format only), so the guest sees the real device's SCSI identity.
+          - For V(lun) the host must provide a block device that answers SCSI commands (SG_IO) - a SCSI, SAS,
+            iSCSI or Fibre Channel LUN (C(/dev/sdX), better its C(/dev/disk/by-id/) name) or a multipath device
+            over such LUNs (C(/dev/mapper/mpathX)). Loop devices, LVM volumes, partitions and files do not answer
+            SCSI commands and QEMU refuses to start the server ("cannot get SG_IO version number"); attach those
+            with V(disk).
         type: str
         choices: [disk, cdrom, lun]
         default: disk

@@ -152,7 +152,7 @@ def test_existing_server_maxima(current, request_, sizes):
     ({'boot': ['disk', 'floppy']}, "unknown boot device 'floppy'"),
     ({'disks': [disk(IMAGES + 'pass.img', device='lun')]}, 'its path must be under /dev'),
     ({'disks': [disk(None, pool='default', volume='v', device='lun')]}, 'its path must be under /dev'),
-    ({'disks': [disk('/dev/sdb', device='lun', bus='virtio')]}, "a lun disk needs bus scsi .*'virtio'"),
+    ({'disks': [disk('/dev/sdb', device='lun', bus='virtio')]}, "a lun disk is passed through raw on bus scsi .*got bus 'virtio'"),
     ({'disks': [disk(IMAGES + 'a.vmdk', format='vmdk')]}, "unknown disk format 'vmdk'"),
     ({'disks': [disk(IMAGES + 'a.img', bus='usb')]}, "unknown disk bus 'usb'"),
     ({'disks': [disk(IMAGES + 'a.img', device='floppy')]}, "disk device must be disk, cdrom or lun, got 'floppy'"),

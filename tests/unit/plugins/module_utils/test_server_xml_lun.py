@@ -110,7 +110,8 @@ def test_an_existing_scsi_controller_is_kept(spec_for):
 @pytest.mark.parametrize('disk, message', [
     ({'path': '/var/lib/libvirt/images/a.raw', 'device': 'lun'}, 'its path must be under /dev'),
     ({'pool': 'default', 'volume': 'a.raw', 'device': 'lun'}, 'its path must be under /dev'),
-    ({'path': '/dev/sdb', 'device': 'lun', 'bus': 'sata'}, "a lun disk needs bus scsi"),
+    ({'path': '/dev/sdb', 'device': 'lun', 'bus': 'sata'}, "a lun disk is passed through raw on bus scsi"),
+    ({'path': '/dev/sdb', 'device': 'lun', 'format': 'qcow2'}, "got bus 'scsi' and format 'qcow2'"),
 ])
 def test_lun_refusals(spec_for, disk, message):
     with pytest.raises(VirtualIronError, match=message):

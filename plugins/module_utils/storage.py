@@ -56,10 +56,11 @@ def path_exists(conn, path):
     try:
         pool = conn.storagePoolCreateXML(probe, 0)
     except libvirt.libvirtError as e:
-        if e.get_error_code() in (libvirt.VIR_ERR_OPERATION_INVALID, libvirt.VIR_ERR_INTERNAL_ERROR) \
-                and 'conflict' in (e.get_error_message() or '').lower():
-            return None  # an inactive pool owns this directory; libvirt will say more at start
-        return False  # the directory itself is missing
+        if 'no such file or directory' in (e.get_error_message() or '').lower():
+            return False  # the directory itself is missing
+        # Another pool owns the directory (an inactive one, or another run's probe right now):
+        # the host cannot tell us here; libvirt will say more when the server starts.
+        return None
     try:
         return _lookup(pool, name)
     finally:

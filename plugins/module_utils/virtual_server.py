@@ -296,10 +296,10 @@ class ServerConverger(object):
             self._stop(dom)
         self.changes.append('removed (disk files kept)')
         if not self.check_mode:
-            _undefine(dom)
+            undefine_server(dom)
 
 
-def _undefine(dom):
+def undefine_server(dom):
     """Remove the definition with its managed save image, NVRAM and snapshot/checkpoint metadata
     (never disks); drivers that know fewer of these flags (Xen, test) get the ones they know."""
     full = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM

@@ -1,0 +1,248 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Bring one virtual switch (a libvirt network) to its desired state on one host, and describe switches."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+    VirtualIronError, is_libvirt_error, libvirt)
+from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import parse_server
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml import (
+    bridge_uplinks, build_switch_xml, check_bridge, comparable, desired_switch, dhcp_host_changes,
+    dhcp_host_element, overlapping_switch, parse_interface, parse_switch, to_string, update_switch_xml)
+
+
+def find_switch(conn, name):
+    try:
+        return conn.networkLookupByName(name)
+    except libvirt.libvirtError as e:
+        if e.get_error_code() == libvirt.VIR_ERR_NO_NETWORK:
+            return None
+        raise
+
+
+def saved_xml(net):
+    """The switch's saved definition (what it becomes at its next start). Drivers without separate saved
+    definitions (libvirt's test driver) refuse the flag: their one definition is the saved one."""
+    try:
+        return net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE)
+    except libvirt.libvirtError as e:
+        if not is_libvirt_error(e, libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_ERR_NO_SUPPORT):
+            raise
+        return net.XMLDesc(0)
+
+
+def switch_spec(net, interfaces=None):
+    """The switch's saved definition; a bridged switch's uplinks come from its bridge among the host's
+    interfaces (read from the host when not given)."""
+    spec = parse_switch(saved_xml(net))
+    if spec['mode'] == 'bridged' and spec['bridge']:
+        conn = net.connect()
+        bridges = [i for i in (interfaces if interfaces is not None else known_interfaces(conn))
+                   if i['name'] == spec['bridge']]
+        spec['uplinks'] = bridge_uplinks(bridges[0]) if bridges else []
+    return spec
+
+
+def host_interfaces(conn):
+    """The host's interfaces (NICs, bridges, bonds) as libvirt's interface driver sees them."""
+    try:
+        interfaces = conn.listAllInterfaces(0)
+    except libvirt.libvirtError as e:
+        if is_libvirt_error(e, libvirt.VIR_ERR_NO_SUPPORT):
+            raise VirtualIronError('the host\'s libvirt has no interface driver, so bridged switches cannot find '
+                                   'their uplinks there')
+        raise
+    return [parse_interface(i.XMLDesc(0)) for i in interfaces]
+
+
+def servers_by_switch(conn):
+    """{switch name: {server name: running?}} for every server of the host, from its definition and, while it
+    runs, its live XML (a NIC plugged in or not yet unplugged counts)."""
+    users = {}
+    for dom in conn.listAllDomains(0):
+        active = bool(dom.isActive())
+        xmls = [dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)] + ([dom.XMLDesc(0)] if active else [])
+        for switch in set(nic['switch'] for xml in xmls for nic in parse_server(xml)['nics'] if nic['switch']):
+            users.setdefault(switch, {})[dom.name()] = active
+    return users
+
+
+def dhcp_leases(net):
+    """The switch's current DHCP leases in the user's words (none where libvirt runs no DHCP server)."""
+    if not net.isActive():
+        return []
+    try:
+        leases = net.DHCPLeases()
+    except libvirt.libvirtError as e:
+        if is_libvirt_error(e, libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_OPERATION_INVALID):
+            return []
+        raise
+    return sorted(({'mac': (lease.get('mac') or '').lower(), 'ip': lease.get('ipaddr'),
+                    'prefix': lease.get('prefix'), 'hostname': lease.get('hostname'),
+                    'client_id': lease.get('clientid'), 'expires': lease.get('expirytime')} for lease in leases),
+                  key=lambda lease: (lease['mac'], lease['ip'] or ''))
+
+
+def describe_switch(conn, net, interfaces=None, users=None):
+    """A switch as the modules return it: its definition, state, uplinks, leases and attached servers.
+    interfaces (host_interfaces) and users (servers_by_switch) are read from the host when not given."""
+    spec = switch_spec(net, interfaces)
+    spec.pop('uuid')
+    spec['active'] = bool(net.isActive())
+    spec['autostart'] = bool(net.autostart())
+    spec['persistent'] = bool(net.isPersistent())
+    spec['leases'] = dhcp_leases(net)
+    spec['servers'] = sorted((users if users is not None else servers_by_switch(conn)).get(spec['name'], {}))
+    return spec
+
+
+def known_interfaces(conn):
+    """host_interfaces, or none where the host's libvirt cannot list them: describing a switch still works."""
+    try:
+        return host_interfaces(conn)
+    except VirtualIronError:
+        return []
+
+
+class SwitchConverger(object):
+    """One call = one switch's whole desired state. Records what it does in self.changes."""
+
+    def __init__(self, conn, request, check_mode=False):
+        self.conn = conn
+        self.request = request
+        self.check_mode = check_mode
+        self.changes = []
+        self.pending = []
+
+    def run(self):
+        net = find_switch(self.conn, self.request['name'])
+        before = describe_switch(self.conn, net) if net is not None else None
+        if self.request['state'] == 'absent':
+            self._remove(net, before)
+            after = None
+        else:
+            net = self._define(net)
+            self._start(net)
+            self._autostart(net)
+            after = describe_switch(self.conn, net) if not self.check_mode else self._predicted(before)
+        return {
+            'changed': bool(self.changes),
+            'changes': self.changes,
+            'switch': after,
+            'restart_required': bool(self.pending),
+            'pending_changes': self.pending,
+            'diff': {'before': before or {}, 'after': after or {}},
+        }
+
+    def _predicted(self, before):
+        view = dict(self.desired)
+        view.pop('uuid', None)
+        autostart = self.request.get('autostart')
+        view.update(active=True, persistent=True,
+                    autostart=bool((before or {}).get('autostart')) if autostart is None else autostart,
+                    leases=(before or {}).get('leases', []), servers=(before or {}).get('servers', []))
+        return view
+
+    # ------------------------------------------------------------ definition
+    def _define(self, net):
+        current = switch_spec(net) if net is not None else None
+        self.desired = desired_switch(self.request, current)
+        if self.desired['mode'] == 'bridged':
+            self.desired['bridge'] = check_bridge(self.desired, host_interfaces(self.conn))
+        self._check_overlap()
+        if current is None or comparable(current) != comparable(self.desired):
+            self.changes.append('created' if current is None else 'definition updated')
+            if self.check_mode:
+                return net
+            if current is None:
+                return self.conn.networkDefineXML(build_switch_xml(self.desired))
+            net = self._update(net, current)
+        if net.isActive():
+            self._restart_if_outdated(net)
+        return net
+
+    def _check_overlap(self):
+        others = []
+        for other in self.conn.listAllNetworks(0):
+            spec = parse_switch(saved_xml(other))
+            others.append((spec['name'], spec['subnet']))
+        clash = overlapping_switch(self.desired, others)
+        if clash:
+            raise VirtualIronError('subnet %s overlaps subnet %s of switch %s on this host'
+                                   % (self.desired['subnet'], clash[1], clash[0]))
+
+    def _update(self, net, current):
+        """Static DHCP hosts change live; anything else is saved, for _restart_if_outdated."""
+        hosts = dhcp_host_changes(current, self.desired)
+        if hosts is not None and net.isActive():
+            self._update_dhcp_hosts(net, *hosts)
+            return net
+        return self.conn.networkDefineXML(update_switch_xml(saved_xml(net), self.desired))
+
+    def _restart_if_outdated(self, net):
+        """A running switch takes a new definition only by restarting, which disconnects its running servers'
+        NICs: so it restarts only when none runs on it, and otherwise reports the wait (on every run, until
+        a run finds the servers off it and restarts it)."""
+        live = parse_switch(net.XMLDesc(0))
+        saved = parse_switch(saved_xml(net))
+        if comparable(live) == comparable(saved):
+            return
+        running = sorted(n for n, up in servers_by_switch(self.conn).get(saved['name'], {}).items() if up)
+        if running:
+            self.pending.append('the switch needs a restart to apply its saved definition, which would disconnect '
+                                'the running servers %s; run again when they are off it' % ', '.join(running))
+            return
+        self.changes.append('restarted')
+        if not self.check_mode:
+            net.destroy()
+            net.create()
+
+    def _update_dhcp_hosts(self, net, removed, added):
+        flags = libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE | libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG
+        for command, hosts in ((libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, removed),
+                               (libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, added)):
+            for host in hosts:
+                net.update(command, libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
+                           to_string(dhcp_host_element(host)), flags)
+                what = 'removed' if hosts is removed else 'added'
+                self.changes.append('DHCP host %s %s (live)' % (host['mac'], what))
+
+    # ------------------------------------------------------------ state
+    def _start(self, net):
+        if net is not None and net.isActive():
+            return
+        self.changes.append('started')
+        if self.check_mode:
+            return
+        try:
+            net.create()
+        except libvirt.libvirtError:
+            if self.changes[0] == 'created':   # a new switch that cannot start is not left behind
+                net.undefine()
+            raise
+
+    def _autostart(self, net):
+        wanted = self.request.get('autostart')
+        if wanted is None or (net is not None and bool(net.autostart()) == wanted):
+            return
+        self.changes.append('autostart %s' % ('enabled' if wanted else 'disabled'))
+        if not self.check_mode:
+            net.setAutostart(1 if wanted else 0)
+
+    def _remove(self, net, before):
+        if net is None:
+            return
+        if before['servers'] and not self.request.get('force'):
+            raise VirtualIronError('switch %s is in use by the virtual servers %s: move them to another switch, '
+                                   'or set force: true to remove it anyway (their NICs then point to a missing '
+                                   'switch and they cannot start)' % (before['name'], ', '.join(before['servers'])))
+        self.changes.append('removed')
+        if self.check_mode:
+            return
+        if net.isActive():
+            net.destroy()
+        if net.isPersistent():
+            net.undefine()

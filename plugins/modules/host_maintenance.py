@@ -1,0 +1,279 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: host_maintenance
+short_description: Put a hypervisor host in maintenance and evacuate its virtual servers
+version_added: 0.2.0
+description:
+  - Puts the host at O(uri) in maintenance (O(state=present)) or takes it out (O(state=absent)).
+  - A host in maintenance takes no new placements - evacuations and M(virtualiron.infra.live_migrate) refuse
+    it as a destination - and the C(hypervisors) inventory groups hosts by it. Leaving maintenance makes the
+    host eligible again.
+  - The maintenance state is kept on the host itself, in a libvirt secret with usage name
+    C(virtualiron-host-state) (not private; its value is a small JSON document C({"maintenance", "reason",
+    "since"})). Every run and every inventory sees it through the same libvirt connection, on any URI, with
+    no other store, and it survives restarts of libvirtd. C(virsh secret-list) shows it.
+  - With O(evacuate=true), every running server of the host is live-migrated to the hosts in O(destinations),
+    at most O(concurrency) at a time, and the definitions of its stopped servers move too (O(move_stopped)).
+    Each server goes to the least loaded destination that fits it within the memory and vCPU overcommit
+    limits (largest servers first; ties go to the destination listed first); destinations in maintenance or
+    unreachable take nothing.
+  - Servers that no destination can take stay where they are, running; so do servers whose move fails
+    (see M(virtualiron.infra.live_migrate) for what a failed move leaves). The task then fails, after every
+    other server has moved, listing them in RV(not_moved).
+  - Idempotent; supports check mode (plans the evacuation and runs each move's pre-flight checks) and C(--diff).
+author:
+  - Virtual Iron revival team (@virtualiron)
+extends_documentation_fragment:
+  - virtualiron.infra.connection
+attributes:
+  check_mode:
+    support: full
+    description: Reports the maintenance change and the evacuation plan, moving nothing.
+  diff_mode:
+    support: full
+    description: Shows the host's maintenance state and its servers before and after.
+options:
+  state:
+    description:
+      - V(present) the host is in maintenance; V(absent) it is not.
+    type: str
+    choices: [present, absent]
+    default: present
+  reason:
+    description: Why the host is in maintenance, kept with the state for people and inventories.
+    type: str
+    default: ''
+  evacuate:
+    description:
+      - With O(state=present), move the host's servers to O(destinations). Ignored with O(state=absent).
+    type: bool
+    default: false
+  destinations:
+    description:
+      - libvirt URIs of the hosts the servers may go to; the host itself is left out if listed.
+      - "From an inventory: C(groups['hypervisors'] | map('extract', hostvars, 'virtualiron_uri'))."
+      - Required with O(evacuate=true).
+    type: list
+    elements: str
+  servers:
+    description:
+      - Only these servers of the host are evacuated (default all of them), for draining part of a host.
+    type: list
+    elements: str
+  concurrency:
+    description: How many moves run at the same time.
+    type: int
+    default: 2
+  move_stopped:
+    description: Move the definitions of stopped servers too (their disks must be on shared storage).
+    type: bool
+    default: true
+  memory_overcommit:
+    description:
+      - Most memory a destination may give its running servers, as a multiple of its physical memory.
+        V(1.0) never overcommits memory.
+    type: float
+    default: 1.0
+  vcpu_overcommit:
+    description: Most vCPUs a destination may run, as a multiple of its physical CPUs.
+    type: float
+    default: 4.0
+  storage:
+    description: As in M(virtualiron.infra.live_migrate); V(copy) copies each running server's disks.
+    type: str
+    choices: [shared, copy]
+    default: shared
+  bandwidth:
+    description: Most bandwidth each move may use, in MiB/s.
+    type: int
+  max_downtime:
+    description: Longest pause of a server at the end of its move, in milliseconds.
+    type: int
+  auto_converge:
+    description: Slow a server's vCPUs down if its memory changes faster than the move can copy it.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds each live move may take before O(timeout_action) is taken. Default no timeout.
+    type: int
+  timeout_action:
+    description: V(abort) (the server keeps running here) or V(suspend) (pause it so that the move completes).
+    type: str
+    choices: [abort, suspend]
+    default: abort
+notes:
+  - Post-copy is never used for an evacuation; move such servers with M(virtualiron.infra.live_migrate).
+  - The role C(virtualiron.infra.evacuate_host) and C(playbooks/evacuate_host.yml) evacuate an inventory host with it.
+seealso:
+  - module: virtualiron.infra.live_migrate
+'''
+
+EXAMPLES = r'''
+- name: Put kvm1 in maintenance and move its servers to the other hypervisors, four at a time
+  virtualiron.infra.host_maintenance:
+    uri: "{{ hostvars['kvm1'].virtualiron_uri }}"
+    state: present
+    reason: replace DIMM 3
+    evacuate: true
+    destinations: "{{ groups['hypervisors'] | difference(['kvm1']) | map('extract', hostvars, 'virtualiron_uri') }}"
+    concurrency: 4
+
+- name: Bring kvm1 back into service
+  virtualiron.infra.host_maintenance:
+    uri: "{{ hostvars['kvm1'].virtualiron_uri }}"
+    state: absent
+'''
+
+RETURN = r'''
+maintenance:
+  description: The host's maintenance state after the task (as kept in the host's libvirt secret).
+  returned: always
+  type: dict
+  contains:
+    maintenance: {description: In maintenance., type: bool, sample: true}
+    reason: {description: Why., type: str, sample: replace DIMM 3}
+    since: {description: "When it entered maintenance (UTC, ISO 8601).", type: str, sample: "2026-11-24T05:10:00Z"}
+changes:
+  description: What was done (or would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [maintenance entered, web1 live-migrated to qemu+tcp://10.213.0.12/system]
+placements:
+  description: Where each server the evacuation moves goes (server name -> destination URI).
+  returned: with O(evacuate=true)
+  type: dict
+  sample: {web1: qemu+tcp://10.213.0.12/system}
+moved:
+  description: Servers that moved (in check mode, that would move).
+  returned: with O(evacuate=true)
+  type: list
+  elements: str
+not_moved:
+  description: Servers left on the host, each with why (no destination fits, or the move failed).
+  returned: with O(evacuate=true)
+  type: list
+  elements: dict
+  sample: [{name: db1, reason: "no host can take it: qemu+tcp://10.213.0.12/system lacks memory"}]
+results:
+  description: The result of each move, as M(virtualiron.infra.live_migrate) returns it.
+  returned: with O(evacuate=true)
+  type: list
+  elements: dict
+duration_seconds:
+  description: Time the evacuation took.
+  returned: with O(evacuate=true)
+  type: float
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.virtualiron.infra.plugins.module_utils.host_state import read_host_state, write_host_state
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+    CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt_session)
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration import (
+    MIGRATION_ARGUMENT_SPEC, candidate_hosts, migrate_many, migration_options, servers_to_move)
+from ansible_collections.virtualiron.infra.plugins.module_utils.placement import place
+
+ARGUMENT_SPEC = dict(
+    CONNECTION_ARGUMENT_SPEC,
+    state=dict(type='str', default='present', choices=['present', 'absent']),
+    reason=dict(type='str', default=''),
+    evacuate=dict(type='bool', default=False),
+    destinations=dict(type='list', elements='str'),
+    servers=dict(type='list', elements='str'),
+    concurrency=dict(type='int', default=2),
+    move_stopped=dict(type='bool', default=True),
+    memory_overcommit=dict(type='float', default=1.0),
+    vcpu_overcommit=dict(type='float', default=4.0),
+    **dict((k, MIGRATION_ARGUMENT_SPEC[k])
+           for k in ('storage', 'bandwidth', 'max_downtime', 'auto_converge', 'timeout', 'timeout_action'))
+)
+
+
+def wanted_state(params, current, now):
+    """The host state to store: entering keeps the time it entered, leaving clears the reason."""
+    if params['state'] == 'absent':
+        return {'maintenance': False, 'reason': '', 'since': None}
+    since = current['since'] if current['maintenance'] else now
+    return {'maintenance': True, 'reason': params['reason'] or current['reason'], 'since': since}
+
+
+def evacuation_plan(servers, hosts, params):
+    """(placements {name: URI}, not_moved [{name, reason}]) from the placement function."""
+    placements, unplaced = place(servers, hosts, params['memory_overcommit'], params['vcpu_overcommit'])
+    not_moved = [{'name': name, 'reason': reason} for name, reason in sorted(unplaced.items())]
+    return placements, not_moved
+
+
+def evacuate(module, servers):
+    """Move what fits, at most `concurrency` at a time; returns the evacuation's part of the result."""
+    params = module.params
+    if not params['destinations']:
+        raise VirtualIronError('evacuate needs destinations: the URIs of the hosts the servers may go to')
+    started = time.time()
+    destinations = [u for u in params['destinations'] if u != params['uri']]
+    placements, not_moved = evacuation_plan(servers, candidate_hosts(destinations), params)
+    options = migration_options(params)
+    jobs = [(params['uri'], placements[s['name']], s['name']) for s in servers if s['name'] in placements]
+    moves = migrate_many(jobs, options, params['concurrency'], module.check_mode)
+    not_moved.extend({'name': r['name'], 'reason': r['msg']} for r in moves['results'] if r['failed'])
+    return {
+        'placements': placements,
+        'moved': [r['name'] for r in moves['results'] if not r['failed']],
+        'not_moved': sorted(not_moved, key=lambda n: n['name']),
+        'results': moves['results'],
+        'changes': ['%s %s to %s' % (r['name'], ', '.join(r['changes']), r['destination'])
+                    for r in moves['results'] if r['changed']],
+        'duration_seconds': round(time.time() - started, 3),
+    }
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+                           required_if=[('evacuate', True, ('destinations',))])
+    params = module.params
+    result = {'changed': False, 'changes': []}
+    with libvirt_session(module) as conn:
+        before = read_host_state(conn)
+        after = wanted_state(params, before, time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+        if after['maintenance'] != before['maintenance'] or after['reason'] != before['reason']:
+            result['changes'].append('maintenance %s' % ('entered' if after['maintenance'] else 'left')
+                                     if after['maintenance'] != before['maintenance'] else 'reason updated')
+            if not module.check_mode:
+                write_host_state(conn, after)  # first, so that no new placement picks the host meanwhile
+        servers = None
+        if params['evacuate'] and after['maintenance']:
+            servers = [s for s in servers_to_move(conn, params['move_stopped'])
+                       if params['servers'] is None or s['name'] in params['servers']]
+    result['maintenance'] = after
+    result['diff'] = {'before': before, 'after': after}
+    if servers is not None:
+        try:
+            moves = evacuate(module, servers)
+        except VirtualIronError as e:
+            module.fail_json(msg=str(e), **result)
+        result['changes'].extend(moves.pop('changes'))
+        result.update(moves)
+    result['changed'] = bool(result['changes'])
+    if not module._diff:
+        result.pop('diff')
+    if result.get('not_moved'):
+        module.fail_json(msg='%d servers could not be moved and stay on the host: %s' % (
+            len(result['not_moved']), '; '.join('%s (%s)' % (n['name'], n['reason']) for n in result['not_moved'])),
+            **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

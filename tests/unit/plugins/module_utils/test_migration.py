@@ -1,0 +1,204 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The decisions of a move, as pure functions of the facts gathered from both hosts."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import libvirt
+import pytest
+
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration import (
+    DEFAULT_OPTIONS, decide, job_figures, migrate_many, migrated_disks, migration_flags, migration_options,
+    migration_params, preflight_problems, timed_out)
+
+MIB = 1024 ** 2
+UUID = '4dea22b3-1d52-d8f3-2516-782e98ab3fa0'
+
+
+def disk(path='/shared/web1.raw', fmt='raw', cache='none', device='disk', vhd_slice=None):
+    return {'path': path, 'format': fmt, 'cache': cache, 'device': device, 'slice': vhd_slice}
+
+
+def on_host(state='running', uuid=UUID, disks=None, nics=None, memory=512 * MIB):
+    return {'state': state, 'active': state != 'stopped', 'uuid': uuid, 'persistent': True, 'cpu': None,
+            'spec': {'memory': memory, 'disks': [disk()] if disks is None else disks, 'nics': nics or []}}
+
+
+def facts(source=None, destination=None, **target):
+    server = source or on_host()
+    result = {'source': source, 'destination': destination, 'same_host': False, 'target': {
+        'maintenance': False, 'available_memory': 8192 * MIB, 'cpu_compatible': True,
+        'disks': dict((d['path'], True) for d in server['spec']['disks']),
+        'pool_dirs': ['/var/lib/libvirt/images'], 'switches': {}}}
+    result['target'].update(target)
+    return result
+
+
+def options(**changes):
+    return dict(DEFAULT_OPTIONS, **changes)
+
+
+# ---------------------------------------------------------------- decide
+
+@pytest.mark.parametrize('source, destination, live, action', [
+    (on_host(), None, True, 'live'),
+    (on_host(), None, False, 'restart'),
+    (on_host('suspended'), None, True, 'live'),
+    (on_host('stopped'), None, True, 'cold'),
+    (on_host('stopped'), None, False, 'cold'),
+    (None, on_host(), True, 'none'),
+    (None, on_host('stopped'), True, 'none'),
+    (on_host('stopped'), on_host(), True, 'finish'),          # a move that left the source's definition
+    (on_host(), on_host('stopped'), True, 'live'),            # a stale definition on the destination is replaced
+])
+def test_decide(source, destination, live, action):
+    assert decide(facts(source, destination), live) == action
+
+
+@pytest.mark.parametrize('source, destination, same_host, message', [
+    (None, None, False, 'defined on neither host'),
+    (on_host(), on_host(), False, 'runs on both hosts'),
+    (on_host(), on_host(uuid='other'), False, 'another server with the same name'),
+    (on_host('crashed'), None, False, 'crashed'),
+    (on_host(), None, True, 'same host'),
+])
+def test_decide_refuses(source, destination, same_host, message):
+    situation = facts(source, destination)
+    situation['same_host'] = same_host
+    with pytest.raises(VirtualIronError, match=message):
+        decide(situation, True)
+
+
+# ---------------------------------------------------------------- pre-flight checks
+
+def test_preflight_passes():
+    assert preflight_problems(facts(on_host()), options(), 'live') == []
+
+
+def test_nothing_to_check_when_nothing_moves():
+    assert preflight_problems(facts(None, on_host()), options(), 'none') == []
+
+
+@pytest.mark.parametrize('target, message', [
+    ({'maintenance': True}, 'the destination is in maintenance'),
+    ({'available_memory': 100 * MIB}, 'the destination has 100 MiB of memory available, the server needs 512 MiB'),
+    ({'cpu_compatible': False}, "the destination's CPU cannot run the server's CPU model"),
+    ({'cpu_compatible': 'no such model'}, 'the CPU comparison failed: no such model'),
+    ({'disks': {'/shared/web1.raw': False}}, 'disk /shared/web1.raw is not reachable on the destination'),
+    ({'switches': {'backend': False, 'frontend': True}}, 'switch backend is missing or inactive on the destination'),
+])
+def test_preflight_refuses(target, message):
+    problems = preflight_problems(facts(on_host(), **target), options(), 'live')
+    assert len(problems) == 1 and problems[0].startswith(message)
+
+
+def test_cpu_that_cannot_be_compared_is_left_to_libvirt():
+    assert preflight_problems(facts(on_host(), cpu_compatible=None), options(), 'live') == []
+
+
+def test_dynamic_vhd_cannot_be_live_migrated_but_can_move_stopped():
+    server = on_host(disks=[disk(fmt='vhd')])
+    assert 'QEMU cannot live-migrate a dynamic VHD' in preflight_problems(facts(server), options(), 'live')[0]
+    assert preflight_problems(facts(on_host('stopped', disks=[disk(fmt='vhd')])), options(), 'cold') == []
+
+
+def test_fixed_vhd_on_a_raw_slice_is_live_migrated():
+    server = on_host(disks=[disk(fmt='vhd', vhd_slice=1024 ** 3)])
+    assert preflight_problems(facts(server), options(), 'live') == []
+
+
+def test_unsafe_cache_on_shared_storage():
+    server = on_host(disks=[disk(cache='writeback')])
+    assert 'cache writeback is unsafe' in preflight_problems(facts(server), options(), 'live')[0]
+    copied = facts(server, disks={'/shared/web1.raw': False}, pool_dirs=['/shared'])
+    assert preflight_problems(copied, options(storage='copy'), 'live') == []
+
+
+def test_copy_needs_a_pool_for_each_disk():
+    server = on_host(disks=[disk('/var/lib/libvirt/images/a.raw'), disk('/srv/b.raw')])
+    problems = preflight_problems(facts(server), options(storage='copy'), 'live')
+    assert problems == ['disk /srv/b.raw: the destination has no active storage pool for /srv to copy it into']
+
+
+def test_copy_is_only_for_live_moves():
+    problems = preflight_problems(facts(on_host('stopped')), options(storage='copy'), 'cold')
+    assert problems[0].startswith('storage copy needs a live migration')
+
+
+def test_cd_drives_are_not_moved():
+    server = on_host(disks=[disk(), disk('/iso/debian.iso', device='cdrom')])
+    assert [d['path'] for d in migrated_disks(server['spec'])] == ['/shared/web1.raw']
+    assert preflight_problems(facts(server), options(), 'live') == []
+
+
+def test_every_problem_is_listed():
+    server = on_host(disks=[disk(fmt='vhd')], memory=64 * 1024 * MIB)
+    problems = preflight_problems(facts(server, maintenance=True, switches={'x': False}), options(), 'live')
+    assert len(problems) == 4
+
+
+# ---------------------------------------------------------------- libvirt flags and figures
+
+def test_live_flags():
+    flags = migration_flags(options(), 'live')
+    assert flags & libvirt.VIR_MIGRATE_LIVE and flags & libvirt.VIR_MIGRATE_PERSIST_DEST
+    assert flags & libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+    assert not flags & (libvirt.VIR_MIGRATE_NON_SHARED_DISK | libvirt.VIR_MIGRATE_POSTCOPY | libvirt.VIR_MIGRATE_OFFLINE)
+
+
+def test_option_flags():
+    flags = migration_flags(options(storage='copy', auto_converge=True, postcopy=True, parallel_connections=4), 'live')
+    for flag in (libvirt.VIR_MIGRATE_NON_SHARED_DISK, libvirt.VIR_MIGRATE_AUTO_CONVERGE,
+                 libvirt.VIR_MIGRATE_POSTCOPY, libvirt.VIR_MIGRATE_PARALLEL):
+        assert flags & flag
+
+
+def test_cold_flags():
+    flags = migration_flags(options(auto_converge=True), 'cold')
+    assert flags & libvirt.VIR_MIGRATE_OFFLINE and not flags & libvirt.VIR_MIGRATE_LIVE
+    assert not flags & libvirt.VIR_MIGRATE_AUTO_CONVERGE
+
+
+def test_params():
+    assert migration_params(options(), 'live') == {}
+    assert migration_params(options(bandwidth=100, parallel_connections=2), 'live') == {
+        libvirt.VIR_MIGRATE_PARAM_BANDWIDTH: 100, libvirt.VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS: 2}
+    assert migration_params(options(bandwidth=100), 'cold') == {}
+
+
+def test_job_figures():
+    stats = {'time_elapsed': 285, 'downtime': 9, 'data_processed': 516907, 'memory_processed': 516907,
+             'disk_processed': 0}
+    assert job_figures(stats) == {
+        'migration_seconds': 0.285, 'downtime_ms': 9, 'bytes_transferred': 516907,
+        'memory_bytes_transferred': 516907, 'disk_bytes_transferred': 0}
+    assert job_figures({}) == {}
+
+
+def test_timed_out():
+    assert not timed_out(100.0, None, 1000.0)
+    assert not timed_out(100.0, 10, 109.9)
+    assert timed_out(100.0, 10, 110.0)
+
+
+def test_migration_options_fill_what_a_module_lacks():
+    assert migration_options({'storage': 'copy', 'timeout': 5, 'uri': 'x'}) == dict(DEFAULT_OPTIONS, storage='copy', timeout=5)
+
+
+# ---------------------------------------------------------------- several moves (libvirt's test driver)
+
+def test_every_move_is_tried_and_each_failure_reported():
+    jobs = [('test:///default', 'test:///default', 'test'), ('test:///default', 'qemu+tcp://127.0.0.1:1/system', 'x')]
+    result = migrate_many(jobs, dict(DEFAULT_OPTIONS), concurrency=2)
+    assert result['changed'] is False
+    assert result['failed_servers'] == ['test', 'x']
+    assert 'the source and the destination are the same host' in result['results'][0]['msg']
+    assert 'cannot connect to the hypervisor host at qemu+tcp://127.0.0.1:1/system' in result['results'][1]['msg']
+
+
+def test_concurrency_must_be_positive():
+    with pytest.raises(VirtualIronError, match='concurrency must be at least 1'):
+        migrate_many([], dict(DEFAULT_OPTIONS), concurrency=0)

@@ -1,0 +1,37 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""host_maintenance: the state it stores and the evacuation plan it makes."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.virtualiron.infra.plugins.module_utils.host_state import DEFAULT_STATE
+from ansible_collections.virtualiron.infra.plugins.modules.host_maintenance import evacuation_plan, wanted_state
+
+NOW = '2026-11-24T05:00:00Z'
+GIB = 1024 ** 3
+LIMITS = {'memory_overcommit': 1.0, 'vcpu_overcommit': 4.0}
+
+
+def test_entering_records_reason_and_time():
+    assert wanted_state({'state': 'present', 'reason': 'DIMM'}, DEFAULT_STATE, NOW) == {
+        'maintenance': True, 'reason': 'DIMM', 'since': NOW}
+
+
+def test_staying_keeps_the_time_it_entered_and_its_reason():
+    current = {'maintenance': True, 'reason': 'DIMM', 'since': 'earlier'}
+    assert wanted_state({'state': 'present', 'reason': ''}, current, NOW) == current
+
+
+def test_leaving_clears_the_state():
+    current = {'maintenance': True, 'reason': 'DIMM', 'since': 'earlier'}
+    assert wanted_state({'state': 'absent', 'reason': 'x'}, current, NOW) == dict(DEFAULT_STATE)
+
+
+def test_plan_lists_what_does_not_fit():
+    servers = [{'name': 'big', 'memory': 20 * GIB, 'vcpus': 1}, {'name': 'small', 'memory': GIB, 'vcpus': 1}]
+    hosts = [{'name': 'uri2', 'memory': 16 * GIB, 'cpus': 2, 'memory_used': 0, 'vcpus_used': 0, 'unavailable': None}]
+    placements, not_moved = evacuation_plan(servers, hosts, LIMITS)
+    assert placements == {'small': 'uri2'}
+    assert not_moved == [{'name': 'big', 'reason': 'no host can take it: uri2 lacks memory'}]

@@ -69,6 +69,16 @@ def libvirt_session(module):
                 pass
 
 
+def lookup_or_none(find, name, missing_code):
+    """find(name), or None where libvirt answers that there is no such object (missing_code)."""
+    try:
+        return find(name)
+    except libvirt.libvirtError as e:
+        if e.get_error_code() == missing_code:
+            return None
+        raise
+
+
 def is_libvirt_error(exc, *codes):
     """True when exc is a libvirtError with one of the given VIR_ERR_* codes (any code if none given)."""
     if libvirt is None or not isinstance(exc, libvirt.libvirtError):

@@ -23,3 +23,22 @@ def run_query(expression, data):
         return jmespath.search(expression, data)
     except jmespath.exceptions.JMESPathError as e:
         raise VirtualIronError('invalid query %r: %s' % (expression, e))
+
+
+def named_or_all(names, find, list_all):
+    """(objects, missing names): the named objects (a name that is not there is reported, not an
+    error), or every object when no names are given."""
+    if not names:
+        return list_all(), []
+    found = [(name, find(name)) for name in names]
+    return [obj for _name, obj in found if obj is not None], [name for name, obj in found if obj is None]
+
+
+def exit_with_query(module, result, key):
+    """exit_json(result); with the module's `query` set, add its value over {key: result[key]}."""
+    if module.params['query']:
+        try:
+            result['query_result'] = run_query(module.params['query'], {key: result[key]})
+        except VirtualIronError as e:
+            module.fail_json(msg=str(e))
+    module.exit_json(**result)

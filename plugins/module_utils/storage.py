@@ -9,7 +9,7 @@ __metaclass__ = type
 import os
 import uuid
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import libvirt
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import libvirt, lookup_or_none
 from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import POOL_STATES, parse_pool_xml
 
@@ -73,12 +73,7 @@ def _escape(text):
 
 def lookup_pool(conn, name):
     """The storage pool of that name, or None."""
-    try:
-        return conn.storagePoolLookupByName(name)
-    except libvirt.libvirtError as e:
-        if e.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_POOL:
-            return None
-        raise
+    return lookup_or_none(conn.storagePoolLookupByName, name, libvirt.VIR_ERR_NO_STORAGE_POOL)
 
 
 def pool_facts(pool):

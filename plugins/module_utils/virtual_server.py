@@ -8,26 +8,27 @@ __metaclass__ = type
 
 import time
 
+try:
+    from lxml import etree
+except ImportError:  # server_xml reports it when it is needed
+    etree = None
+
 from ansible_collections.virtualiron.infra.plugins.module_utils.disk_image import vhd_slice
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
-    VirtualIronError, is_libvirt_error, libvirt)
+    VirtualIronError, is_libvirt_error, libvirt, lookup_or_none)
 from ansible_collections.virtualiron.infra.plugins.module_utils.live_changes import outstanding_changes, plan_live_changes
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import (
     METADATA_NS, METADATA_PREFIX, build_server_xml, comparable, desired_server, disk_matches, pair_disks,
     parse_server, tags_element, to_string, update_server_xml, user_view)
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage import path_exists
+from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_switch import find_switch
 
 POWER_STATES = ('present', 'running', 'stopped', 'suspended', 'restarted', 'absent')
 _POLL_SECONDS = 0.2
 
 
 def find_server(conn, name):
-    try:
-        return conn.lookupByName(name)
-    except libvirt.libvirtError as e:
-        if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-            return None
-        raise
+    return lookup_or_none(conn.lookupByName, name, libvirt.VIR_ERR_NO_DOMAIN)
 
 
 def power_state(dom):
@@ -53,7 +54,6 @@ def live_spec(dom):
 
 def host_hypervisors(conn):
     """(arch, [domain types the host offers for hvm guests of its own architecture])."""
-    from lxml import etree
     caps = etree.fromstring(conn.getCapabilities().encode())
     arch = caps.findtext('host/cpu/arch')
     types = []
@@ -134,7 +134,7 @@ class ServerConverger(object):
             else:
                 self.pending = self._pending(dom) if dom.isActive() else []
                 after = self._snapshot(dom)
-        result = {
+        return {
             'changed': bool(self.changes),
             'changes': self.changes,
             'server': after,
@@ -142,7 +142,6 @@ class ServerConverger(object):
             'pending_changes': self.pending,
             'diff': {'before': before or {}, 'after': after or {}},
         }
-        return result
 
     def _snapshot(self, dom):
         return describe_server(dom) if dom is not None else None
@@ -183,13 +182,18 @@ class ServerConverger(object):
         return dom
 
     def _check_new_sources(self, current):
-        """Refuse before anything changes if a disk that is new (or newly pointed elsewhere) is missing."""
+        """Refuse before anything changes if a disk or switch that is new to the server is missing."""
         for have, want in pair_disks(current['disks'] if current else [], self.desired['disks']):
             if want is None or (have is not None and disk_matches(have, want)) or want.get('pool'):
                 continue
             if path_exists(self.conn, want['path']) is False:
                 raise VirtualIronError('disk %s does not exist on the host (or its directory cannot be read); '
                                        'create it first, for example with virtual_disk' % want['path'])
+        known = set(n['switch'] for n in current['nics']) if current else set()
+        for switch in sorted(set(n['switch'] for n in self.desired['nics'] if n['switch']) - known):
+            if find_switch(self.conn, switch) is None:
+                raise VirtualIronError('virtual switch %s does not exist on the host; create it first with '
+                                       'virtual_switch' % switch)
 
     def _vhd_slices(self, current):
         """A fixed VHD is attached as a raw slice of its virtual size, read from its footer on the host; a
@@ -324,7 +328,6 @@ def _ignore_race(call):
 
 def _device_xml(domain_xml, device):
     """The XML of one disk (by target) or NIC (by MAC) of a domain, for attach/detach/update calls."""
-    from lxml import etree
     root = etree.fromstring(domain_xml.encode())
     if 'target' in device:
         element = root.xpath('devices/disk[target/@dev=$t]', t=device['target'])

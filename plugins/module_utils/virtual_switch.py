@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
-    VirtualIronError, is_libvirt_error, libvirt)
+    VirtualIronError, is_libvirt_error, libvirt, lookup_or_none)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import parse_server
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml import (
     bridge_uplinks, build_switch_xml, check_bridge, comparable, desired_switch, dhcp_host_changes,
@@ -15,12 +15,7 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml impor
 
 
 def find_switch(conn, name):
-    try:
-        return conn.networkLookupByName(name)
-    except libvirt.libvirtError as e:
-        if e.get_error_code() == libvirt.VIR_ERR_NO_NETWORK:
-            return None
-        raise
+    return lookup_or_none(conn.networkLookupByName, name, libvirt.VIR_ERR_NO_NETWORK)
 
 
 def saved_xml(net):

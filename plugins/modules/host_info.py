@@ -28,13 +28,7 @@ author:
   - Virtual Iron revival team (@virtualiron)
 extends_documentation_fragment:
   - virtualiron.infra.connection
-attributes:
-  check_mode:
-    support: full
-    description: Only reads.
-  diff_mode:
-    support: none
-    description: Changes nothing.
+  - virtualiron.infra.attributes.info_module
 options:
   cpu_sample:
     description:
@@ -207,8 +201,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.host_facts import host_facts
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
-    CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.query import run_query
+    CONNECTION_ARGUMENT_SPEC, libvirt_session)
+from ansible_collections.virtualiron.infra.plugins.module_utils.query import exit_with_query
 
 
 def main():
@@ -224,13 +218,7 @@ def main():
         module.fail_json(msg='cpu_sample must be 0 or more seconds, got %s' % module.params['cpu_sample'])
     with libvirt_session(module) as conn:
         facts = host_facts(conn, module.params['cpu_sample'])
-    result = dict(changed=False, host=facts)
-    if module.params['query']:
-        try:
-            result['query_result'] = run_query(module.params['query'], {'host': facts})
-        except VirtualIronError as e:
-            module.fail_json(msg=str(e))
-    module.exit_json(**result)
+    exit_with_query(module, dict(changed=False, host=facts), 'host')
 
 
 if __name__ == '__main__':

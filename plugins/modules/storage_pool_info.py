@@ -19,13 +19,7 @@ author:
   - Virtual Iron revival team (@virtualiron)
 extends_documentation_fragment:
   - virtualiron.infra.connection
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is nothing to show.
+  - virtualiron.infra.attributes.info_module
 options:
   name:
     description: Only this pool. A pool that does not exist gives an empty list, not an error.

@@ -19,13 +19,7 @@ author:
   - Virtual Iron revival team (@virtualiron)
 extends_documentation_fragment:
   - virtualiron.infra.connection
-attributes:
-  check_mode:
-    support: full
-    description: Only reads.
-  diff_mode:
-    support: none
-    description: Changes nothing.
+  - virtualiron.infra.attributes.info_module
 options:
   names:
     description:
@@ -110,8 +104,8 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
-    CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.query import run_query
+    CONNECTION_ARGUMENT_SPEC, libvirt, libvirt_session)
+from ansible_collections.virtualiron.infra.plugins.module_utils.query import exit_with_query, named_or_all
 from ansible_collections.virtualiron.infra.plugins.module_utils.utilization import cpu_percent, server_figures
 from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import describe_servers, find_server
 
@@ -124,12 +118,7 @@ def _stats(conn, domains):
 
 
 def gather(conn, names, sample_seconds):
-    if names:
-        found = [(n, find_server(conn, n)) for n in names]
-        domains = [d for _n, d in found if d is not None]
-        missing = [n for n, d in found if d is None]
-    else:
-        domains, missing = conn.listAllDomains(0), []
+    domains, missing = named_or_all(names, lambda name: find_server(conn, name), lambda: conn.listAllDomains(0))
     running = [d for d in domains if d.isActive()]
     first, started = _stats(conn, running), time.time()
     second, elapsed = {}, 0
@@ -162,13 +151,7 @@ def main():
     )
     with libvirt_session(module) as conn:
         servers, missing = gather(conn, module.params['names'], module.params['cpu_sample'])
-    result = dict(changed=False, servers=servers, missing=missing)
-    if module.params['query']:
-        try:
-            result['query_result'] = run_query(module.params['query'], {'servers': servers})
-        except VirtualIronError as e:
-            module.fail_json(msg=str(e))
-    module.exit_json(**result)
+    exit_with_query(module, dict(changed=False, servers=servers, missing=missing), 'servers')
 
 
 if __name__ == '__main__':

@@ -19,13 +19,7 @@ author:
   - Virtual Iron revival team (@virtualiron)
 extends_documentation_fragment:
   - virtualiron.infra.connection
-attributes:
-  check_mode:
-    support: full
-    description: Only reads.
-  diff_mode:
-    support: none
-    description: Changes nothing.
+  - virtualiron.infra.attributes.info_module
 options:
   names:
     description:
@@ -111,19 +105,14 @@ query_result:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
-    CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.query import run_query
+    CONNECTION_ARGUMENT_SPEC, libvirt_session)
+from ansible_collections.virtualiron.infra.plugins.module_utils.query import exit_with_query, named_or_all
 from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_switch import (
     describe_switch, find_switch, known_interfaces, servers_by_switch)
 
 
 def gather(conn, names):
-    if names:
-        found = [(n, find_switch(conn, n)) for n in names]
-        networks = [net for _n, net in found if net is not None]
-        missing = [n for n, net in found if net is None]
-    else:
-        networks, missing = conn.listAllNetworks(0), []
+    networks, missing = named_or_all(names, lambda name: find_switch(conn, name), lambda: conn.listAllNetworks(0))
     # Read once for all switches: the host's bridges, and which servers are on which switch.
     interfaces, users = known_interfaces(conn), servers_by_switch(conn)
     switches = [describe_switch(conn, net, interfaces, users) for net in networks]
@@ -141,13 +130,7 @@ def main():
     )
     with libvirt_session(module) as conn:
         switches, missing = gather(conn, module.params['names'])
-    result = dict(changed=False, switches=switches, missing=missing)
-    if module.params['query']:
-        try:
-            result['query_result'] = run_query(module.params['query'], {'switches': switches})
-        except VirtualIronError as e:
-            module.fail_json(msg=str(e))
-    module.exit_json(**result)
+    exit_with_query(module, dict(changed=False, switches=switches, missing=missing), 'switches')
 
 
 if __name__ == '__main__':

@@ -292,6 +292,7 @@ def test_absent_in_check_mode(converge, conn):
     ({'hypervisor': 'kvm'}, 'hypervisor kvm is not available on this host; it offers: test'),
     ({'disks': [{'path': POOL_DIR + '/missing.img'}]}, 'disk /default-pool/missing.img does not exist'),
     ({'state': 'running', 'disks': [{'path': '/nonexistent/dir/a.img'}]}, 'disk /nonexistent/dir/a.img does not exist'),
+    ({'nics': [{'switch': 'default'}, {'switch': 'lan9'}]}, 'virtual switch lan9 does not exist on the host'),
 ])
 def test_bad_input_defines_nothing(converge, conn, options, message):
     with pytest.raises(VirtualIronError, match=message):

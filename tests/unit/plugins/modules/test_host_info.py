@@ -9,36 +9,15 @@ __metaclass__ = type
 import re
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.virtualiron.infra.plugins.modules import host_info
 
 TEST_URI = 'test:///default'
 
 
-class Exited(Exception):
-    def __init__(self, failed, **result):
-        super(Exited, self).__init__(result)
-        self.failed, self.result = failed, result
-
-
 @pytest.fixture
-def run_module(monkeypatch):
-    def exit_json(_module, **result):
-        raise Exited(False, **result)
-
-    def fail_json(_module, **result):
-        raise Exited(True, **result)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-
-    def run(**args):
-        with patch_module_args(dict({'uri': TEST_URI}, **args)), pytest.raises(Exited) as exited:
-            host_info.main()
-        return exited.value
-    return run
+def run_module(run_main):
+    return lambda **args: run_main(host_info.main, dict({'uri': TEST_URI}, **args))
 
 
 def test_main_returns_the_host(run_module, conn):

@@ -7,8 +7,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.modules import virtual_server
@@ -16,33 +14,14 @@ from ansible_collections.virtualiron.infra.plugins.modules import virtual_server
 TEST_URI = 'test:///default'
 
 
-class Exited(Exception):
-    """exit_json or fail_json was called; args holds its keyword arguments."""
-
-    def __init__(self, module, failed, **result):
-        super(Exited, self).__init__(result)
-        self.module, self.failed, self.result = module, failed, result
-
-
 @pytest.fixture
-def run_module(monkeypatch):
-    def exit_json(module, **result):
-        raise Exited(module, False, **result)
-
-    def fail_json(module, **result):
-        raise Exited(module, True, **result)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-
+def run_module(run_main):
     def run(**args):
         args = dict({'uri': TEST_URI}, **args)
         args.setdefault('name', None if 'servers' in args else 'web1')
         if args['name'] is None:
             del args['name']
-        with patch_module_args(args), pytest.raises(Exited) as exited:
-            virtual_server.main()
-        return exited.value
+        return run_main(virtual_server.main, args)
     return run
 
 

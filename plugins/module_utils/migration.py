@@ -9,6 +9,10 @@ checks both hosts afterwards. A failed move leaves the server running on the sou
 destination keeps no domain of it, nor a disk the move created there (unless the destination's
 libvirtd is down at that moment; a re-run then reuses the disk).
 
+A stopped server moved with storage copy has its disks copied by the machine that runs the module,
+through libvirt's volume streams (download from the source, upload to the destination, holes kept);
+the source keeps its disk files.
+
 The migration is client-managed (virDomainMigrate3 with a connection to each host): whoever can reach
 both hosts' URIs can move servers, and the hosts need no credentials for each other.
 """
@@ -22,9 +26,10 @@ import time
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.host_state import read_host_state
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
-    VirtualIronError, is_libvirt_error, libvirt, open_connection)
+    VirtualIronError, is_libvirt_error, libvirt, lookup_or_none, open_connection)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import live_migratable, parse_server
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage import path_exists
+from ansible_collections.virtualiron.infra.plugins.module_utils.units import unit_multiplier
 from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import (
     ServerConverger, describe_server, find_server, power_state, undefine_server)
 
@@ -102,14 +107,14 @@ def _cpu_compatible(dconn, server):
     return result != libvirt.VIR_CPU_COMPARE_INCOMPATIBLE
 
 
-def _pool_dirs(conn):
-    """Target directories of the host's active storage pools."""
-    dirs = set()
+def _pools_by_dir(conn):
+    """The host's active storage pools by their target directory."""
+    pools = {}
     for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
         path = etree.fromstring(pool.XMLDesc(0).encode()).findtext('target/path')
         if path:
-            dirs.add(os.path.normpath(path))
-    return dirs
+            pools[os.path.normpath(path)] = pool
+    return pools
 
 
 def _switch_active(conn, switch):
@@ -139,7 +144,7 @@ def gather_target_facts(dconn, server):
         'available_memory': available_memory(dconn),
         'cpu_compatible': _cpu_compatible(dconn, server) if server['active'] else True,
         'disks': _disks_exist(dconn, migrated_disks(server['spec'])),
-        'pool_dirs': sorted(_pool_dirs(dconn)),
+        'pool_dirs': sorted(_pools_by_dir(dconn)),
         'switches': dict((n['switch'], _switch_active(dconn, n['switch']))
                          for n in server['spec']['nics'] if n['switch']),
     }
@@ -191,11 +196,8 @@ def preflight_problems(facts, options, action):
         problems.append('the destination is in maintenance')
     if action == 'live':
         problems.extend(_live_problems(spec, target, options))
-    elif options['storage'] == 'copy':
-        problems.append('storage copy needs a live migration; copy the disks of a stopped server first, '
-                        'then move it with storage shared')
     for disk in migrated_disks(spec):
-        problems.extend(_disk_problems(disk, target, options['storage']))
+        problems.extend(_disk_problems(disk, target, options['storage'], action != 'live'))
     for switch, active in sorted(target['switches'].items()):
         if not active:
             problems.append('switch %s is missing or inactive on the destination' % switch)
@@ -222,7 +224,8 @@ def _live_problems(spec, target, options):
     return problems
 
 
-def _disk_problems(disk, target, storage):
+def _disk_problems(disk, target, storage, stopped):
+    """A stopped server's disks are copied by us, never over a file the destination has: it may be data."""
     exists = target['disks'].get(disk['path'])
     if storage == 'shared' and exists is False:
         return ['disk %s is not reachable on the destination (storage shared needs the same path there)'
@@ -230,7 +233,38 @@ def _disk_problems(disk, target, storage):
     if storage == 'copy' and os.path.dirname(os.path.normpath(disk['path'])) not in target['pool_dirs']:
         return ['disk %s: the destination has no active storage pool for %s to copy it into'
                 % (disk['path'], os.path.dirname(disk['path']))]
+    if storage == 'copy' and stopped and exists is not False:
+        return ['disk %s: %s on the destination; a stopped server\'s disks are copied only to a path where '
+                'nothing is (remove it there, or move the server with storage shared)'
+                % (disk['path'], 'a file is already there' if exists else 'cannot tell whether a file is there')]
     return []
+
+
+def copied_volume_xml(source_volume_xml, path):
+    """The destination volume for a copy of a source volume: same name (the file name of path), format
+    and capacity, nothing allocated yet (the upload writes the data, holes stay holes)."""
+    source = etree.fromstring(source_volume_xml.encode())
+    volume = etree.Element('volume')
+    etree.SubElement(volume, 'name').text = os.path.basename(path)
+    etree.SubElement(volume, 'capacity', unit='bytes').text = str(_bytes(source.find('capacity')))
+    etree.SubElement(volume, 'allocation', unit='bytes').text = '0'
+    fmt = source.find('target/format')
+    if fmt is not None and fmt.get('type'):
+        etree.SubElement(etree.SubElement(volume, 'target'), 'format', type=fmt.get('type'))
+    return etree.tostring(volume, encoding='unicode')
+
+
+def _bytes(element):
+    """A libvirt size element (<capacity unit='…'>N</capacity>) in bytes."""
+    return int(element.text) * unit_multiplier(element.get('unit') or 'bytes')
+
+
+def planned_changes(action, options):
+    """What a move does, in the words of the result's changes (check mode reports them unchanged)."""
+    moved = (['disks copied (the source keeps its disk files)'] if options['storage'] == 'copy' else []) \
+        + ['definition moved']
+    return {'none': [], 'finish': ['stale source definition removed'], 'live': ['live-migrated'], 'cold': moved,
+            'restart': ['shut down'] + moved + ['started on the destination']}[action]
 
 
 def migration_flags(options, action):
@@ -299,9 +333,8 @@ class Migration(object):
         before = _where(facts)
         if not self.check_mode:
             getattr(self, '_' + action)(facts)
-        elif action != 'none':
-            self.changes.append({'finish': 'stale source definition removed', 'restart': 'shut down, moved, started',
-                                 'live': 'live-migrated', 'cold': 'definition moved'}[action])
+        else:
+            self.changes.extend(planned_changes(action, self.options))
         after = dict(before, source=None, destination=_moved_state(facts, action)) if self.check_mode \
             else self._verify()
         result = {'changed': bool(self.changes), 'changes': self.changes, 'action': action,
@@ -317,23 +350,52 @@ class Migration(object):
         undefine_server(find_server(self.sconn, self.name))
         self.changes.append('stale source definition removed')
 
-    def _cold(self, _facts):
-        self._migrate(find_server(self.sconn, self.name), 'cold')
+    def _cold(self, facts):
+        if self.options['storage'] == 'copy':
+            self._copy_stopped(facts)
+        else:
+            self._migrate(find_server(self.sconn, self.name), 'cold')
         self.changes.append('definition moved')
 
-    def _restart(self, _facts):
+    def _restart(self, facts):
         ServerConverger(self.sconn, {'name': self.name, 'state': 'stopped'},
                         shutdown_timeout=self.options['shutdown_timeout'], force=self.options['force']).run()
         self.changes.append('shut down')
         try:
-            self._migrate(find_server(self.sconn, self.name), 'cold')
+            self._cold(facts)
         except VirtualIronError:
             find_server(self.sconn, self.name).create()  # it ran before: it runs again where it was
             self.changes.append('started again on the source')
             raise
-        self.changes.append('definition moved')
         find_server(self.dconn, self.name).create()
         self.changes.append('started on the destination')
+
+    def _copy_stopped(self, facts):
+        """A stopped server: its disks copied into the destination's pools, its definition defined there and
+        undefined here. The source keeps its disk files. On failure the destination keeps nothing we made."""
+        dom = find_server(self.sconn, self.name)
+        xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
+        started = time.time()
+        paths = [d['path'] for d in migrated_disks(facts['source']['spec'])]
+        try:
+            copied = sum(self._copy_disk(path) for path in paths)
+            self.dconn.defineXML(xml)
+            undefine_server(dom)
+        except (libvirt.libvirtError, RuntimeError, VirtualIronError) as e:  # RuntimeError: libvirt's streams
+            self._recover()
+            raise VirtualIronError(self._failure_message(e))
+        self.figures.update(migration_seconds=round(time.time() - started, 3), bytes_transferred=copied,
+                            disk_bytes_transferred=copied, source_disks_kept=paths)
+        self.changes.append('disks copied (the source keeps its disk files)')
+
+    def _copy_disk(self, path):
+        """One disk: a volume of the same format and capacity in the destination's pool for its directory,
+        then its bytes. Returns the bytes of data sent."""
+        source = _source_volume(self.sconn, path)
+        pool = _pools_by_dir(self.dconn)[os.path.dirname(os.path.normpath(path))]
+        target = pool.createXML(copied_volume_xml(source.XMLDesc(0), path), 0)
+        self.new_volumes.append(path)
+        return _stream_volume(source, target)
 
     def _live(self, facts):
         dom = find_server(self.sconn, self.name)
@@ -428,6 +490,37 @@ def _moved_state(facts, action):
     if action in ('none', 'finish'):
         return facts['destination']['state']
     return 'running' if action == 'restart' else facts['source']['state']
+
+
+def _source_volume(conn, path):
+    volume = lookup_or_none(conn.storageVolLookupByPath, path, libvirt.VIR_ERR_NO_STORAGE_VOL)
+    if volume is None:
+        raise VirtualIronError('disk %s is in no active storage pool of the source: libvirt copies only the '
+                               'volumes of pools' % path)
+    return volume
+
+
+def _stream_volume(source, target):
+    """The bytes of one volume into another through libvirt's streams (download from the source's host,
+    upload to the target's); holes stay holes. Returns the bytes of data sent."""
+    download, upload = source.connect().newStream(0), target.connect().newStream(0)
+    sent = [0]
+
+    def data(_stream, buf, _opaque):
+        sent[0] += len(buf)
+        return upload.send(buf)
+
+    try:
+        source.download(download, 0, 0, libvirt.VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM)
+        target.upload(upload, 0, 0, libvirt.VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM)
+        download.sparseRecvAll(data, lambda _stream, length, _opaque: upload.sendHole(length), None)
+        download.finish()
+        upload.finish()
+    except (libvirt.libvirtError, RuntimeError):
+        for stream in (download, upload):
+            _try(stream.abort)
+        raise
+    return sent[0]
 
 
 def _start_postcopy(dom):

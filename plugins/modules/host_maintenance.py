@@ -73,7 +73,9 @@ options:
     type: int
     default: 2
   move_stopped:
-    description: Move the definitions of stopped servers too (their disks must be on shared storage).
+    description:
+      - Move stopped servers too. With O(storage=shared) their definitions move and their disks must be on
+        shared storage; with O(storage=copy) their disks are copied as well (the host keeps its copies).
     type: bool
     default: true
   memory_overcommit:
@@ -87,7 +89,7 @@ options:
     type: float
     default: 4.0
   storage:
-    description: As in M(virtualiron.infra.live_migrate); V(copy) copies each running server's disks.
+    description: As in M(virtualiron.infra.live_migrate); V(copy) copies each server's disks to the destination.
     type: str
     choices: [shared, copy]
     default: shared

@@ -21,8 +21,13 @@ description:
     nothing. They check that the destination answers and is not in maintenance (see
     M(virtualiron.infra.host_maintenance)), has enough free memory, can run the server's CPU model
     (libvirt's CPU comparison), reaches every disk (O(storage=shared)) or has a storage pool for it
-    (O(storage=copy)), has every switch the server's NICs use, and that every disk's format can be
-    live-migrated (QEMU cannot live-migrate VHD images).
+    (O(storage=copy); for a stopped server also no file at the disk's path yet), has every switch the
+    server's NICs use, and that every disk's format can be live-migrated (QEMU cannot live-migrate VHD images).
+  - A stopped server moved with O(storage=copy) has its disks copied by the machine that runs the module, through
+    libvirt only (volume download from the source, upload to the destination, holes kept); each disk becomes a
+    volume of the same path, format and capacity in the destination's storage pool for its directory. Then the
+    definition is defined on the destination and undefined on the source. B(The source keeps its disk files)
+    (no data is ever deleted); remove them yourself once you no longer need them.
   - A failed move leaves the server running on the source only. The destination keeps nothing of it,
     no domain and no disk that the move created there (if its libvirtd is down at that moment, such a disk
     stays, and a re-run uses it). Both hosts are checked before and after every move.
@@ -69,9 +74,12 @@ options:
   storage:
     description:
       - V(shared) the disks are on storage both hosts see at the same path; only memory moves.
-      - V(copy) copies every disk to the same path on the destination while the server runs; the destination
-        needs an active storage pool for each disk's directory (the volume is created there if missing).
-        Only for live moves.
+      - V(copy) copies every disk to the same path on the destination; the destination needs an active storage
+        pool for each disk's directory. A live move copies while the server runs (the volume is created there if
+        missing, reused if present).
+      - A stopped server (or one that O(live=false) shuts down) has its disks copied before its definition moves;
+        each disk must be a volume of an active storage pool on the source, and the pre-flight checks refuse if a
+        file is already at its path on the destination (it is never overwritten). The source keeps its disk files.
     type: str
     choices: [shared, copy]
     default: shared
@@ -174,6 +182,14 @@ EXAMPLES = r'''
     live: false
     shutdown_timeout: 60
     force: true
+
+- name: Move a stopped server whose disks are local to its host, copying them (the source keeps its files)
+  virtualiron.infra.live_migrate:
+    uri: qemu+ssh://root@kvm1.example.com/system
+    destination: qemu+ssh://root@kvm2.example.com/system
+    name: archive1
+    live: false
+    storage: copy
 '''
 
 RETURN = r'''
@@ -195,7 +211,8 @@ destination:
 action:
   description:
     - What the move needed. V(none) already there; V(finish) a stale definition removed from the source;
-      V(live) moved while running; V(cold) a stopped server's definition moved; V(restart) shut down, moved, started.
+      V(live) moved while running; V(cold) a stopped server's definition moved (and its disks copied, with
+      O(storage=copy)); V(restart) shut down, moved, started.
   returned: without O(servers)
   type: str
   sample: live
@@ -213,8 +230,9 @@ duration_seconds:
   type: float
   sample: 0.61
 migration_seconds:
-  description: Time libvirt's migration job took, from its statistics.
-  returned: when the server moved live
+  description: Time libvirt's migration job took, from its statistics; for a stopped server's disk copy, the time
+    the copy and the definition's move took.
+  returned: when the server moved live, or a stopped server's disks were copied
   type: float
   sample: 0.29
 downtime_ms:
@@ -223,8 +241,9 @@ downtime_ms:
   type: int
   sample: 9
 bytes_transferred:
-  description: Bytes the move sent (memory and disks), from the job statistics.
-  returned: when the server moved live
+  description: Bytes the move sent (memory and disks), from the job statistics; for a stopped server's disk copy,
+    the disks' data sent (holes are not sent).
+  returned: when the server moved live, or a stopped server's disks were copied
   type: int
   sample: 516907
 memory_bytes_transferred:
@@ -233,8 +252,14 @@ memory_bytes_transferred:
   type: int
 disk_bytes_transferred:
   description: Of which disks (O(storage=copy)).
-  returned: when the server moved live
+  returned: when the server moved live, or a stopped server's disks were copied
   type: int
+source_disks_kept:
+  description: The disk files a stopped server's copy left on the source (they are never deleted).
+  returned: when a stopped server's disks were copied
+  type: list
+  elements: str
+  sample: [/var/lib/libvirt/images/legacy1.raw]
 timed_out:
   description: The O(timeout) was reached and O(timeout_action) taken.
   returned: when the timeout was reached

@@ -11,8 +11,8 @@ import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration import (
-    DEFAULT_OPTIONS, decide, job_figures, migrate_many, migrated_disks, migration_flags, migration_options,
-    migration_params, preflight_problems, timed_out)
+    DEFAULT_OPTIONS, copied_volume_xml, decide, job_figures, migrate_many, migrated_disks, migration_flags,
+    migration_options, migration_params, planned_changes, preflight_problems, timed_out)
 
 MIB = 1024 ** 2
 UUID = '4dea22b3-1d52-d8f3-2516-782e98ab3fa0'
@@ -123,9 +123,57 @@ def test_copy_needs_a_pool_for_each_disk():
     assert problems == ['disk /srv/b.raw: the destination has no active storage pool for /srv to copy it into']
 
 
-def test_copy_is_only_for_live_moves():
-    problems = preflight_problems(facts(on_host('stopped')), options(storage='copy'), 'cold')
-    assert problems[0].startswith('storage copy needs a live migration')
+PRIVATE = '/var/lib/libvirt/images/web1.raw'
+
+
+@pytest.mark.parametrize('action', ['cold', 'restart'])
+def test_stopped_copy_needs_a_pool_and_no_file_there(action):
+    server = on_host('stopped' if action == 'cold' else 'running', disks=[disk(PRIVATE)])
+    assert preflight_problems(facts(server, disks={PRIVATE: False}), options(storage='copy'), action) == []
+    there = preflight_problems(facts(server, disks={PRIVATE: True}), options(storage='copy'), action)
+    assert there == ["disk %s: a file is already there on the destination; a stopped server's disks are copied "
+                     "only to a path where nothing is (remove it there, or move the server with storage shared)"
+                     % PRIVATE]
+    unknown = preflight_problems(facts(server, disks={PRIVATE: None}), options(storage='copy'), action)
+    assert 'cannot tell whether a file is there' in unknown[0]
+    no_pool = preflight_problems(facts(server, disks={PRIVATE: False}, pool_dirs=['/srv']), options(storage='copy'),
+                                 action)
+    assert no_pool == ['disk %s: the destination has no active storage pool for /var/lib/libvirt/images to copy '
+                       'it into' % PRIVATE]
+
+
+def test_a_live_copy_may_reuse_a_disk_on_the_destination():
+    server = on_host(disks=[disk(PRIVATE)])
+    assert preflight_problems(facts(server, disks={PRIVATE: True}), options(storage='copy'), 'live') == []
+
+
+@pytest.mark.parametrize('source, expected', [
+    ("<volume type='file'><name>old.raw</name><capacity unit='bytes'>1048576</capacity>"
+     "<allocation unit='bytes'>4096</allocation><target><path>/a/old.raw</path><format type='raw'/></target></volume>",
+     "<volume><name>web1.raw</name><capacity unit=\"bytes\">1048576</capacity><allocation unit=\"bytes\">0</allocation>"
+     "<target><format type=\"raw\"/></target></volume>"),
+    ("<volume><name>d.qcow2</name><capacity unit='G'>2</capacity><target><format type='qcow2'/></target></volume>",
+     "<volume><name>web1.raw</name><capacity unit=\"bytes\">2147483648</capacity><allocation unit=\"bytes\">0</allocation>"
+     "<target><format type=\"qcow2\"/></target></volume>"),
+    ("<volume><name>d</name><capacity>512</capacity></volume>",
+     "<volume><name>web1.raw</name><capacity unit=\"bytes\">512</capacity><allocation unit=\"bytes\">0</allocation>"
+     "</volume>"),
+])
+def test_copied_volume_keeps_format_and_capacity(source, expected):
+    assert copied_volume_xml(source, PRIVATE) == expected
+
+
+@pytest.mark.parametrize('action, storage, changes', [
+    ('none', 'copy', []),
+    ('finish', 'shared', ['stale source definition removed']),
+    ('live', 'copy', ['live-migrated']),
+    ('cold', 'shared', ['definition moved']),
+    ('cold', 'copy', ['disks copied (the source keeps its disk files)', 'definition moved']),
+    ('restart', 'copy', ['shut down', 'disks copied (the source keeps its disk files)', 'definition moved',
+                         'started on the destination']),
+])
+def test_planned_changes(action, storage, changes):
+    assert planned_changes(action, options(storage=storage)) == changes
 
 
 def test_cd_drives_are_not_moved():

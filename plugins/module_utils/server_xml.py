@@ -473,17 +473,23 @@ def _apply_disks(devices, spec):
         if have is not None and target is None:
             used.discard(have['target'])
         new = disk_element(want, target or _free_target(want['bus'], used))
-        if element is not None:
-            address = element.find('address') if target else None
-            if address is not None:
-                new.append(address)
-            element.addprevious(new)
-            devices.remove(element)
-        elif anchor is not None:
-            anchor.addnext(new)
-        else:
-            devices.insert(0, new)
-        anchor = new
+        anchor = _put_device(devices, new, element, anchor, keep_address=bool(target))
+
+
+def _put_device(devices, new, old, anchor, keep_address):
+    """Put a device element in place of the old one (keeping its PCI or drive address, so the guest sees
+    the same device where it was), or after anchor, or first. Returns it, the next anchor."""
+    if old is not None:
+        address = old.find('address') if keep_address else None
+        if address is not None:
+            new.append(address)
+        old.addprevious(new)
+        devices.remove(old)
+    elif anchor is not None:
+        anchor.addnext(new)
+    else:
+        devices.insert(0, new)
+    return new
 
 
 def _ensure_scsi_controller(devices, spec):
@@ -505,17 +511,8 @@ def _apply_nics(devices, spec):
             anchor = element
             continue
         new = nic_element(dict(want, mac=want['mac'] or (have or {}).get('mac')))
-        if element is not None:
-            address = element.find('address')
-            if address is not None and have['model'] == want['model']:
-                new.append(address)
-            element.addprevious(new)
-            devices.remove(element)
-        elif anchor is not None:
-            anchor.addnext(new)
-        else:
-            devices.insert(0, new)
-        anchor = new
+        same_model = have is not None and have['model'] == want['model']
+        anchor = _put_device(devices, new, element, anchor, keep_address=same_model)
 
 
 def _apply_console(devices, console):

@@ -58,10 +58,11 @@ options:
     elements: str
   destination:
     description:
-      - The libvirt URI of the host to move the server to, for example C(qemu+ssh://root@kvm2/system).
+      - The host to move the server to, as a libvirt URI (for example C(qemu+ssh://root@kvm2/system)), or as the
+        name of an inventory host, whose C(virtualiron_uri) variable gives its URI (the inventory plugin and
+        the lab's inventory set it).
       - The machine that runs the module must reach it, as it reaches O(uri); the hosts reach each other
         directly for the data (libvirt's C(migration_host) on the destination, or its host name).
-      - "For an inventory host, pass its URI: C(destination: \"{{ hostvars['kvm2'].virtualiron_uri }}\")."
     type: str
     required: true
   live:
@@ -150,7 +151,7 @@ EXAMPLES = r'''
 - name: Move it to an inventory host, copying its local disks, within 10 minutes or not at all
   virtualiron.infra.live_migrate:
     uri: "{{ hostvars['kvm1'].virtualiron_uri }}"
-    destination: "{{ hostvars['kvm2'].virtualiron_uri }}"
+    destination: kvm2           # an inventory host: its virtualiron_uri
     name: db1
     storage: copy
     bandwidth: 500

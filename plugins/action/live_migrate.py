@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""live_migrate's destination may name an inventory host: the controller knows its connection, the
+module does not, so this resolves the name to the host's virtualiron_uri before the module runs."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+URI_VARIABLE = 'virtualiron_uri'
+
+
+def resolve_destination(destination, hostvars):
+    """A libvirt URI as it is; an inventory host name -> that host's virtualiron_uri."""
+    if not destination or '://' in destination:
+        return destination
+    if destination not in hostvars:
+        raise AnsibleActionFail('destination %r is neither a libvirt URI nor a host of the inventory' % destination)
+    uri = hostvars[destination].get(URI_VARIABLE)
+    if not uri:
+        raise AnsibleActionFail('inventory host %s has no %s variable to reach it by' % (destination, URI_VARIABLE))
+    return uri
+
+
+class ActionModule(ActionBase):
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        args = dict(self._task.args)
+        args['destination'] = resolve_destination(args.get('destination'), (task_vars or {}).get('hostvars', {}))
+        result.update(self._execute_module(module_name='virtualiron.infra.live_migrate', module_args=args,
+                                           task_vars=task_vars))
+        return result

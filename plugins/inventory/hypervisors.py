@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 ---
 name: hypervisors
 short_description: Hypervisor hosts and their virtual servers, as they are, from libvirt
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Builds an inventory from libvirt hypervisor hosts, listed as O(uris) or found in the node
     registrations bare-metal discovery writes (O(registrations)).

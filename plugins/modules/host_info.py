@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: host_info
 short_description: Discover a hypervisor host's hardware, hypervisor and load through libvirt
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Returns what a hypervisor host has and how loaded it is, asked through its libvirt connection only
     (no SSH to the host, no agent on it).

@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: host_maintenance
 short_description: Put a hypervisor host in maintenance and evacuate its virtual servers
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Puts the host at O(uri) in maintenance (O(state=present)) or takes it out (O(state=absent)).
   - A host in maintenance takes no new placements - evacuations and M(virtualiron.infra.live_migrate) refuse

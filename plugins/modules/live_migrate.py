@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: live_migrate
 short_description: Move virtual servers to another host, live or stopped
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Moves a virtual server from the host at O(uri) to the host at O(destination) (LiveMigrate). A running
     server keeps running during a live move; a stopped server's definition moves (a cold move).

@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: lvm_volume
 short_description: Create, grow and remove LVM logical volumes for virtual disks on a hypervisor host
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Creates an LVM logical volume, grows it, or removes it; a logical volume makes a fast virtual disk
     (attach its RV(volume.path) with M(virtualiron.infra.virtual_server), O(virtualiron.infra.virtual_server#module:disks[].path)).

@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: lvm_volume_group
 short_description: Create, extend and remove LVM volume groups on a hypervisor host
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Creates an LVM volume group from physical volumes (block devices), adds new physical volumes to it,
     or removes it.

@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: storage_pool
 short_description: Define, build, start, stop and remove libvirt storage pools (directories and LVM volume groups)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Brings a libvirt storage pool on one hypervisor host to the state you describe, through libvirt (O(uri)).
   - A V(dir) pool is a directory of disk images; a V(logical) pool is an LVM volume group.

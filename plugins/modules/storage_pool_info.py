@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: storage_pool_info
 short_description: List the libvirt storage pools of a hypervisor host
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Lists every storage pool of one host (or one pool by O(name)) with its type, directory or volume group,
     state, autostart, sizes and volumes, through libvirt (O(uri)).

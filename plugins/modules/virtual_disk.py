@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: virtual_disk
 short_description: Create, grow, copy, convert and remove virtual disk images (VHD, qcow2, raw)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Brings one virtual disk image to the state you describe. Idempotent; supports check mode and C(--diff).
   - "Where the work happens: the image's bytes are read and written B(on the machine where the module

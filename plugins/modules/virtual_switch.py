@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: virtual_switch
 short_description: Create, change and remove virtual switches (isolated, private, bridged, NAT)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Brings one virtual switch (a libvirt network) on one hypervisor host to the state you describe.
     Virtual servers attach to it by name (M(virtualiron.infra.virtual_server) O(virtualiron.infra.virtual_server#module:nics[].switch)).

@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: virtual_switch_info
 short_description: List the virtual switches of a host with their mode, uplinks, addresses, leases and servers
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Returns every virtual switch (libvirt network) of a hypervisor host, or the named ones, in the words
     M(virtualiron.infra.virtual_switch) takes, with the DHCP leases the switch has handed out and the

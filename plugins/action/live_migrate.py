@@ -9,6 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
 
 URI_VARIABLE = 'virtualiron_uri'
 
@@ -26,10 +27,16 @@ def resolve_destination(destination, hostvars):
 
 
 class ActionModule(ActionBase):
+    _supports_check_mode = True
+    _supports_async = True  # long moves run with async/poll, as the module alone would
+
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         args = dict(self._task.args)
         args['destination'] = resolve_destination(args.get('destination'), (task_vars or {}).get('hostvars', {}))
-        result.update(self._execute_module(module_name='virtualiron.infra.live_migrate', module_args=args,
-                                           task_vars=task_vars))
+        wrap_async = self._task.async_val and not self._connection.has_native_async
+        result = merge_hash(result, self._execute_module(module_name='virtualiron.infra.live_migrate', module_args=args,
+                                                         task_vars=task_vars, wrap_async=wrap_async))
+        if not wrap_async:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
         return result

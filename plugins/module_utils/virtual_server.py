@@ -15,7 +15,7 @@ except ImportError:  # server_xml reports it when it is needed
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.disk_image import vhd_slice
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
-    VirtualIronError, is_libvirt_error, libvirt, lookup_or_none)
+    VirtualIronError, converge_autostart, is_libvirt_error, libvirt, lookup_or_none)
 from ansible_collections.virtualiron.infra.plugins.module_utils.live_changes import outstanding_changes, plan_live_changes
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import (
     METADATA_NS, METADATA_PREFIX, build_server_xml, comparable, desired_server, disk_matches, pair_disks,
@@ -203,12 +203,9 @@ class ServerConverger(object):
                 want['slice'] = vhd_slice(self.conn, want, default=(have or {}).get('slice'))
 
     def _autostart(self, dom):
-        wanted = self.request.get('autostart')
-        if wanted is None or (dom is not None and bool(dom.autostart()) == wanted):
-            return
-        self.changes.append('autostart %s' % ('enabled' if wanted else 'disabled'))
-        if not self.check_mode:
-            dom.setAutostart(1 if wanted else 0)
+        change = converge_autostart(dom, self.request.get('autostart'), self.check_mode)
+        if change:
+            self.changes.append(change)
 
     # ------------------------------------------------------------ live changes
     def _apply_live(self, dom, previous):

@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
-    VirtualIronError, is_libvirt_error, libvirt, lookup_or_none)
+    VirtualIronError, converge_autostart, is_libvirt_error, libvirt, lookup_or_none)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import parse_server
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml import (
     bridge_uplinks, build_switch_xml, check_bridge, comparable, desired_switch, dhcp_host_changes,
@@ -220,12 +220,9 @@ class SwitchConverger(object):
             raise
 
     def _autostart(self, net):
-        wanted = self.request.get('autostart')
-        if wanted is None or (net is not None and bool(net.autostart()) == wanted):
-            return
-        self.changes.append('autostart %s' % ('enabled' if wanted else 'disabled'))
-        if not self.check_mode:
-            net.setAutostart(1 if wanted else 0)
+        change = converge_autostart(net, self.request.get('autostart'), self.check_mode)
+        if change:
+            self.changes.append(change)
 
     def _remove(self, net, before):
         if net is None:

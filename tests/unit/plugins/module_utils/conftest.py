@@ -15,10 +15,18 @@ FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 
 
 @pytest.fixture
-def domain_xml():
+def fixture_text():
+    """fixture_text(name) -> the text of fixtures/name: real output of libvirt, LVM and the hosts."""
+    def read(name):
+        with open(os.path.join(FIXTURES, name)) as f:
+            return f.read()
+    return read
+
+
+@pytest.fixture
+def domain_xml(fixture_text):
     """A KVM domain as libvirt writes it; see fixtures/web1.xml."""
-    with open(os.path.join(FIXTURES, 'web1.xml')) as f:
-        return f.read()
+    return fixture_text('web1.xml')
 
 
 @pytest.fixture

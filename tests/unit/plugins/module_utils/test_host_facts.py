@@ -6,21 +6,16 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import os
-
 import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils import host_facts as hf
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
-
 
 @pytest.fixture
-def caps_xml():
+def caps_xml(fixture_text):
     """A lab host's capabilities (QEMU 7.2 with KVM, AMD CPU), CPU flags and machine types shortened."""
-    with open(os.path.join(FIXTURES, 'host_capabilities.xml')) as f:
-        return f.read()
+    return fixture_text('host_capabilities.xml')
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import os
 
 import pytest
 
@@ -16,14 +15,9 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import (
     ACTIVATION_OFF, NO_HINTS, Lvm, device_mapper_available, format_size, group_view, parse_lv_size, parse_lvs, parse_pvs,
     parse_vgs, plan_group, plan_volume, report_rows, target_extents, validate_name, volume_view)
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 MIB = 1024 ** 2
-
-
-def fixture(name):
-    """Reports as LVM 2.03.16 wrote them on a kernel without device-mapper (activation disabled)."""
-    with open(os.path.join(FIXTURES, name)) as f:
-        return f.read()
+# fixtures/{vgs,pvs,lvs-no-device-mapper}.json: reports as LVM 2.03.16 wrote them on a kernel without
+# device-mapper (activation disabled).
 
 
 def group(extents=15, free=10, extent_size=4 * MIB, name='vmdisks'):
@@ -38,14 +32,14 @@ def volume(extents, name='lv1', extent_size=4 * MIB):
 
 # ---------------------------------------------------------------- reports
 
-def test_parse_vgs_in_bytes_and_extents():
-    assert parse_vgs(fixture('vgs.json')) == {'vmdisks': {
+def test_parse_vgs_in_bytes_and_extents(fixture_text):
+    assert parse_vgs(fixture_text('vgs.json')) == {'vmdisks': {
         'name': 'vmdisks', 'size': 60 * MIB, 'free': 40 * MIB, 'extent_size': 4 * MIB, 'extent_count': 15,
         'free_count': 10, 'lv_count': 2, 'pv_count': 1}}
 
 
-def test_parse_lvs_without_device_mapper_state_is_unknown():
-    volumes = parse_lvs(fixture('lvs-no-device-mapper.json'))
+def test_parse_lvs_without_device_mapper_state_is_unknown(fixture_text):
+    volumes = parse_lvs(fixture_text('lvs-no-device-mapper.json'))
     assert sorted(volumes) == ['lv1', 'lv2']
     assert volumes['lv1'] == {
         'name': 'lv1', 'volume_group': 'vmdisks', 'size': 12 * MIB, 'attr': '-wi-XX----',
@@ -62,8 +56,8 @@ def test_parse_lvs_on_a_host_with_device_mapper():
     assert (volumes['web2']['active'], volumes['web2']['open']) == (False, False)
 
 
-def test_parse_pvs_maps_devices_to_groups():
-    assert parse_pvs(fixture('pvs.json')) == {'/dev/loop0': 'vmdisks'}
+def test_parse_pvs_maps_devices_to_groups(fixture_text):
+    assert parse_pvs(fixture_text('pvs.json')) == {'/dev/loop0': 'vmdisks'}
     orphan = json.dumps({'report': [{'pv': [{'pv_name': '/dev/sdc', 'vg_name': ''}]}]})
     assert parse_pvs(orphan) == {'/dev/sdc': None}
 
@@ -220,8 +214,8 @@ NO_DM = (0, '  LVM version: 2.03.16(2)\n', '/dev/mapper/control: open failed: No
 WITH_DM = (0, '  LVM version: 2.03.16(2)\n  Driver version: 4.47.0\n', '')
 
 
-def test_commands_without_device_mapper_disable_activation():
-    module = FakeModule({'version': NO_DM, 'vgs': (0, fixture('vgs.json'), '')})
+def test_commands_without_device_mapper_disable_activation(fixture_text):
+    module = FakeModule({'version': NO_DM, 'vgs': (0, fixture_text('vgs.json'), '')})
     lvm = Lvm(module)
     assert (lvm.activation, lvm.activation_word) == (False, 'disabled')
     assert 'activation disabled' in lvm.activation_note()
@@ -229,8 +223,8 @@ def test_commands_without_device_mapper_disable_activation():
     assert module.commands[-1][:4] == ['/sbin/lvm', 'vgs', '--config', NO_HINTS + ' ' + ACTIVATION_OFF]
 
 
-def test_commands_with_device_mapper_activate():
-    module = FakeModule({'version': WITH_DM, 'pvs': (0, fixture('pvs.json'), '')})
+def test_commands_with_device_mapper_activate(fixture_text):
+    module = FakeModule({'version': WITH_DM, 'pvs': (0, fixture_text('pvs.json'), '')})
     lvm = Lvm(module)
     assert (lvm.activation, lvm.activation_note()) == (True, None)
     assert lvm.members('vmdisks') == ['/dev/loop0']

@@ -8,9 +8,12 @@ The modes map to libvirt networks like this:
   off, so servers get a lease and otherwise reach only each other;
 - private: no <forward>; the host has an address, dnsmasq serves DHCP and DNS;
 - nat: <forward mode='nat'>, with address, DHCP and DNS;
-- bridged: <forward mode='bridge'> over a Linux bridge of the host that enslaves the uplinks (through a bond
-  when there are several). The bridge is the host's own: libvirt cannot create it where its interface
-  driver is read-only (the udev backend of Debian and RHEL 9), so it is found and checked, never made.
+- bridged: <forward mode='bridge'> over a Linux bridge that enslaves the uplinks (through a bond when there
+  are several). Either the host provides that bridge (found and checked here, never changed), or the switch
+  has a bridge of its own: its uplinks, bond and MTU are then in the network's metadata, and the collection's
+  network hook on the host (switch_hook.py) makes the bridge when libvirt starts the switch and removes it
+  when libvirt stops it. libvirt itself cannot make bridges or bonds where its interface driver is read-only
+  (the udev backend of Debian and RHEL 9).
 
 `parse_switch` reads network XML into a spec, `desired_switch` merges a request over it (checking it),
 `update_switch_xml` edits existing XML to a spec keeping what it does not manage (UUID, MAC, TFTP and
@@ -31,6 +34,7 @@ except ImportError:
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import MAC_RE, NAME_RE, to_string
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch_hook import SWITCH_NS, read_own_bridge
 
 MODES = ('isolated', 'private', 'bridged', 'nat')
 ADDRESSED_MODES = ('private', 'nat')   # these always have a subnet
@@ -92,8 +96,8 @@ def _parse_addressing(ip):
 
 
 def parse_switch(xml):
-    """Network XML -> spec. Uplinks are not in the network's XML: the host's bridge holds them
-    (see bridge_uplinks), so they are [] here."""
+    """Network XML -> spec. The uplinks of a bridged switch on a bridge the host provides are not in the
+    network's XML: that bridge holds them (see bridge_uplinks), so they are [] here."""
     root = _xml(xml)
     ip = _ipv4(root)
     mode = _mode(root, ip)
@@ -104,9 +108,16 @@ def parse_switch(xml):
         'uuid': root.findtext('uuid'),
         'mode': mode,
         'bridge': bridge.get('name') if bridge is not None else None,
+        'host_bridge': None,
         'uplinks': [],
+        'bond': None,
         'mtu': int(mtu.get('size')) if mtu is not None else None,
     }
+    if mode == 'bridged':
+        own = root.find('metadata/{%s}switch' % SWITCH_NS)
+        spec['host_bridge'] = own is None
+        if own is not None:
+            spec.update(read_own_bridge(own))
     spec.update(_parse_addressing(ip))
     return spec
 
@@ -121,8 +132,8 @@ def validate_switch_name(name):
 
 
 def _new_switch(name, mode):
-    return {'name': name, 'uuid': None, 'mode': mode, 'bridge': None, 'uplinks': [], 'mtu': None,
-            'subnet': None, 'address': None, 'dhcp': False, 'dhcp_range': None, 'dhcp_hosts': []}
+    return {'name': name, 'uuid': None, 'mode': mode, 'bridge': None, 'host_bridge': None, 'uplinks': [],
+            'bond': None, 'mtu': None, 'subnet': None, 'address': None, 'dhcp': False, 'dhcp_range': None, 'dhcp_hosts': []}
 
 
 def desired_switch(request, current):
@@ -327,24 +338,60 @@ def find_bridge(interfaces, uplinks):
     return None
 
 
-def check_bridge(spec, interfaces):
-    """Raise a clear error unless the host has the uplinks and a bridge over them. Returns the bridge name."""
-    known = set(i['name'] for i in interfaces) | set(m['name'] for i in interfaces for m in _all_members(i))
-    missing = [u for u in spec['uplinks'] if u not in known]
+def choose_bridge(spec, interfaces, current, others):
+    """Decide what a bridged switch stands on, setting spec's bridge, host_bridge and bond:
+    - a bridge the host provides over exactly its uplinks (found, or named in spec's bridge);
+    - else a bridge of its own, which the collection's network hook makes when the switch starts: named in
+      spec's bridge or br-<first uplink>, over the bond bond-<first uplink> when there are several uplinks.
+    interfaces: the host's (parse_interface); current: the switch's spec now, or None; others: the specs of
+    the host's other switches. Raises VirtualIronError when neither can be."""
+    by_name = _interfaces_by_name(interfaces)
+    missing = [u for u in spec['uplinks'] if u not in by_name]
     if missing:
         raise VirtualIronError('uplink %s does not exist on the host (its interfaces: %s)'
-                               % (', '.join(missing), ', '.join(sorted(n for n in known if not _TAP_RE.fullmatch(n)))))
+                               % (', '.join(missing), ', '.join(sorted(n for n in by_name if not _TAP_RE.fullmatch(n)))))
+    for other in others:
+        shared = sorted(set(spec['uplinks']) & set(other['uplinks'])) if other['host_bridge'] is False else []
+        if other['name'] != spec['name'] and shared:
+            raise VirtualIronError('uplink %s is taken by switch %s, which has its own bridge on it'
+                                   % (', '.join(shared), other['name']))
+    ours = set([current['bridge'], current['bond']]) if current and current['host_bridge'] is False else set()
     found = find_bridge(interfaces, spec['uplinks'])
-    if found is not None and spec['bridge'] in (None, found):
-        return found
-    what = ('a bond of %s' % ', '.join(spec['uplinks'])) if len(spec['uplinks']) > 1 else spec['uplinks'][0]
-    where = 'bridge %s does not enslave %s' % (spec['bridge'], what) if spec['bridge'] else \
-        'no bridge on the host enslaves %s' % what
-    raise VirtualIronError(
-        '%s. A bridged switch stands on a Linux bridge that the host provides (libvirt cannot make bridges or bonds '
-        'where its interface driver is read-only, as on Debian and RHEL 9): create a bridge%s whose port is %s, '
-        'for example in /etc/network/interfaces, NetworkManager or systemd-networkd'
-        % (where, ' ' + spec['bridge'] if spec['bridge'] else '', what))
+    if found is not None and found not in ours and spec['bridge'] in (None, found):
+        if spec['mtu'] is not None:
+            raise VirtualIronError('bridge %s is the host\'s: the host sets its MTU, not the switch; drop mtu' % found)
+        spec.update(bridge=found, host_bridge=True, bond=None)
+        return spec
+    first = spec['uplinks'][0]
+    spec.update(bridge=spec['bridge'] or (current['bridge'] if ours else ('br-' + first)[:IFNAME_MAX]), host_bridge=False,
+                bond=('bond-' + first)[:IFNAME_MAX] if len(spec['uplinks']) > 1 else None)
+    _check_own_bridge(spec, by_name, ours)
+    return spec
+
+
+def _interfaces_by_name(interfaces):
+    """Every interface of the host by name, the ports of bridges and slaves of bonds included."""
+    by_name = {}
+    for interface in interfaces:
+        for one in [interface] + list(_all_members(interface)):
+            by_name.setdefault(one['name'], one)
+    return by_name
+
+
+def _check_own_bridge(spec, by_name, ours):
+    for name in (spec['bridge'], spec['bond']):
+        if name in by_name and name not in ours:
+            raise VirtualIronError(
+                '%s is already an interface of the host, and not one over %s: name a new bridge for the switch to '
+                'make (bridge), or name the host\'s bridge over its uplinks' % (name, ', '.join(spec['uplinks'])))
+    masters = dict((m['name'], i['name']) for i in by_name.values() if i['type'] in ('bridge', 'bond')
+                   for m in i['members'])
+    for uplink in spec['uplinks']:
+        if by_name[uplink]['type'] in ('bridge', 'bond'):
+            raise VirtualIronError('uplink %s is a %s, not a NIC' % (uplink, by_name[uplink]['type']))
+        if masters.get(uplink) not in (None,) + tuple(ours):
+            raise VirtualIronError('uplink %s is a port of %s on the host; a NIC can be in one bridge only'
+                                   % (uplink, masters[uplink]))
 
 
 def _all_members(interface):
@@ -398,8 +445,31 @@ def _apply_bridge(root, spec):
 
 
 def _apply_mtu(root, spec):
-    _replace(root, 'mtu', etree.Element('mtu', size=str(spec['mtu'])) if spec['mtu'] else None,
-             after=('name', 'uuid', 'forward', 'bridge'))
+    """libvirt takes no <mtu> on a bridged network: the bridge's MTU is the host's, or its metadata's."""
+    element = etree.Element('mtu', size=str(spec['mtu'])) if spec['mtu'] and spec['mode'] != 'bridged' else None
+    _replace(root, 'mtu', element, after=('name', 'uuid', 'forward', 'bridge'))
+
+
+def _apply_own_bridge(root, spec):
+    """The uplinks, bond and MTU of a switch's own bridge, in its metadata for the network hook."""
+    metadata = root.find('metadata')
+    old = metadata.find('{%s}switch' % SWITCH_NS) if metadata is not None else None
+    if old is not None:
+        metadata.remove(old)
+    if spec['mode'] != 'bridged' or spec['host_bridge'] is not False:
+        if metadata is not None and len(metadata) == 0:
+            root.remove(metadata)
+        return
+    if metadata is None:
+        metadata = etree.Element('metadata')
+        _replace(root, 'metadata', metadata, after=('name', 'uuid'))
+    own = etree.SubElement(metadata, '{%s}switch' % SWITCH_NS, nsmap={'virtualiron': SWITCH_NS})
+    for uplink in spec['uplinks']:
+        etree.SubElement(own, '{%s}uplink' % SWITCH_NS, dev=uplink)
+    if spec['bond']:
+        etree.SubElement(own, '{%s}bond' % SWITCH_NS, name=spec['bond'])
+    if spec['mtu']:
+        etree.SubElement(own, '{%s}mtu' % SWITCH_NS, size=str(spec['mtu']))
 
 
 def _apply_dns(root, spec):
@@ -455,6 +525,7 @@ def dhcp_host_element(host):
 def update_switch_xml(xml, spec):
     """Network XML changed to match spec, keeping what the collection does not manage."""
     root = _xml(xml)
+    _apply_own_bridge(root, spec)
     _apply_forward(root, spec)
     _apply_bridge(root, spec)
     _apply_mtu(root, spec)
@@ -478,11 +549,12 @@ def build_switch_xml(spec):
 # ---------------------------------------------------------------- comparing and showing
 
 def comparable(spec):
-    """What defines a switch, for idempotence: not its UUID, and static hosts in any order. Not its uplinks
-    either: they are what the bridge stands on, and they choose the bridge, which is compared."""
+    """What defines a switch, for idempotence: not its UUID, and static hosts in any order. Not the uplinks
+    of a bridge the host provides either: they choose that bridge, which is compared."""
     view = copy.deepcopy(spec)
     view.pop('uuid', None)
-    view.pop('uplinks', None)
+    if view.get('host_bridge'):
+        view.pop('uplinks', None)
     view['dhcp_hosts'] = sorted(view['dhcp_hosts'], key=lambda h: h['mac'])
     return view
 

@@ -10,8 +10,8 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connecti
     VirtualIronError, converge_autostart, is_libvirt_error, libvirt, lookup_or_none)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import parse_server
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml import (
-    bridge_uplinks, build_switch_xml, check_bridge, comparable, desired_switch, dhcp_host_changes,
-    dhcp_host_element, overlapping_switch, parse_interface, parse_switch, to_string, update_switch_xml)
+    bridge_uplinks, build_switch_xml, choose_bridge, comparable, desired_switch, dhcp_host_changes,
+    dhcp_host_element, find_bridge, overlapping_switch, parse_interface, parse_switch, to_string, update_switch_xml)
 
 
 def find_switch(conn, name):
@@ -30,10 +30,10 @@ def saved_xml(net):
 
 
 def switch_spec(net, interfaces=None):
-    """The switch's saved definition; a bridged switch's uplinks come from its bridge among the host's
-    interfaces (read from the host when not given)."""
+    """The switch's saved definition; the uplinks of a switch on a bridge the host provides come from that
+    bridge among the host's interfaces (read from the host when not given)."""
     spec = parse_switch(saved_xml(net))
-    if spec['mode'] == 'bridged' and spec['bridge']:
+    if spec['host_bridge'] and spec['bridge']:
         conn = net.connect()
         bridges = [i for i in (interfaces if interfaces is not None else known_interfaces(conn))
                    if i['name'] == spec['bridge']]
@@ -121,6 +121,7 @@ class SwitchConverger(object):
         else:
             net = self._define(net)
             self._start(net)
+            self._check_own_bridge(net)
             self._autostart(net)
             after = describe_switch(self.conn, net) if not self.check_mode else self._predicted(before)
         return {
@@ -145,9 +146,11 @@ class SwitchConverger(object):
     def _define(self, net):
         current = switch_spec(net) if net is not None else None
         self.desired = desired_switch(self.request, current)
+        others = [parse_switch(saved_xml(other)) for other in self.conn.listAllNetworks(0)
+                  if other.name() != self.desired['name']]
         if self.desired['mode'] == 'bridged':
-            self.desired['bridge'] = check_bridge(self.desired, host_interfaces(self.conn))
-        self._check_overlap()
+            choose_bridge(self.desired, host_interfaces(self.conn), current, others)
+        self._check_overlap(others)
         if current is None or comparable(current) != comparable(self.desired):
             self.changes.append('created' if current is None else 'definition updated')
             if self.check_mode:
@@ -159,12 +162,8 @@ class SwitchConverger(object):
             self._restart_if_outdated(net)
         return net
 
-    def _check_overlap(self):
-        others = []
-        for other in self.conn.listAllNetworks(0):
-            spec = parse_switch(saved_xml(other))
-            others.append((spec['name'], spec['subnet']))
-        clash = overlapping_switch(self.desired, others)
+    def _check_overlap(self, others):
+        clash = overlapping_switch(self.desired, [(spec['name'], spec['subnet']) for spec in others])
         if clash:
             raise VirtualIronError('subnet %s overlaps subnet %s of switch %s on this host'
                                    % (self.desired['subnet'], clash[1], clash[0]))
@@ -218,6 +217,25 @@ class SwitchConverger(object):
             if self.changes[0] == 'created':   # a new switch that cannot start is not left behind
                 net.undefine()
             raise
+
+    def _check_own_bridge(self, net):
+        """A switch's own bridge is made by the collection's network hook on the host as libvirt starts the
+        switch; libvirt does not check it is there, so this does. A switch this run started without it is
+        stopped again (and removed, if this run made it)."""
+        if self.check_mode or self.desired['host_bridge'] is not False or not net.isActive():
+            return
+        bridge = find_bridge(host_interfaces(self.conn), self.desired['uplinks'])
+        if bridge == self.desired['bridge']:
+            return
+        if 'started' in self.changes:
+            net.destroy()
+            if self.changes[0] == 'created':
+                net.undefine()
+        raise VirtualIronError(
+            'switch %s runs, but its bridge %s over %s is not there: the host lacks the collection\'s libvirt network '
+            'hook, which makes it. Install it on the host with virtualiron.infra.virtual_switch_hook (then start '
+            'the switch again), or give the host a bridge over the uplinks and name it in bridge'
+            % (self.desired['name'], self.desired['bridge'], ', '.join(self.desired['uplinks'])))
 
     def _autostart(self, net):
         change = converge_autostart(net, self.request.get('autostart'), self.check_mode)

@@ -11,7 +11,7 @@ from lxml import etree
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml import (
-    build_switch_xml, check_bridge, comparable, default_dhcp_range, desired_switch, dhcp_host_changes,
+    build_switch_xml, choose_bridge, comparable, default_dhcp_range, desired_switch, dhcp_host_changes,
     find_bridge, overlapping_switch, parse_interface, parse_switch, update_switch_xml)
 
 # A NAT network as libvirt keeps it, with things the collection does not manage (TFTP, boot file, DNS host).
@@ -43,7 +43,8 @@ BRIDGE_WITH_NIC = """<interface type='bridge' name='br-lan'><bridge>
   <interface type='ethernet' name='lan0'/><interface type='ethernet' name='vnet0'/></bridge></interface>"""
 EMPTY_BRIDGE = "<interface type='bridge' name='br-empty'><bridge/></interface>"
 NIC = "<interface type='ethernet' name='eth0'><mac address='52:54:00:01:02:03'/></interface>"
-INTERFACES = [parse_interface(x) for x in (BRIDGE_WITH_BOND, BRIDGE_WITH_NIC, EMPTY_BRIDGE, NIC)]
+NIC2 = "<interface type='ethernet' name='eth1'><mac address='52:54:00:01:02:04'/></interface>"
+INTERFACES = [parse_interface(x) for x in (BRIDGE_WITH_BOND, BRIDGE_WITH_NIC, EMPTY_BRIDGE, NIC, NIC2)]
 
 
 def request(**options):
@@ -68,7 +69,8 @@ def test_parse_nat_network():
     spec = parse_switch(LIBVIRT_NAT)
     assert spec == {
         'name': 'backend', 'uuid': '9b1b6a52-1a2b-4c3d-8e9f-0a1b2c3d4e5f', 'mode': 'nat', 'bridge': 'virbr3',
-        'uplinks': [], 'mtu': None, 'subnet': '192.168.100.0/24', 'address': '192.168.100.1', 'dhcp': True,
+        'host_bridge': None, 'uplinks': [], 'bond': None, 'mtu': None, 'subnet': '192.168.100.0/24',
+        'address': '192.168.100.1', 'dhcp': True,
         'dhcp_range': {'start': '192.168.100.128', 'end': '192.168.100.254'},
         'dhcp_hosts': [{'mac': '52:54:00:00:00:10', 'ip': '192.168.100.10', 'name': 'db1'}],
     }
@@ -275,21 +277,78 @@ def test_find_bridge():
     assert find_bridge(INTERFACES, ['eth0']) is None
 
 
-def test_check_bridge_finds_or_confirms():
-    bridged = new(mode='bridged', uplinks=['eno1', 'eno2'])
-    assert check_bridge(bridged, INTERFACES) == 'br0'
-    assert check_bridge(dict(bridged, bridge='br0'), INTERFACES) == 'br0'
+def choose(uplinks, bridge=None, current=None, others=(), mtu=None):
+    return choose_bridge(dict(new(mode='bridged', uplinks=uplinks), bridge=bridge, mtu=mtu), INTERFACES, current,
+                         list(others))
 
 
-@pytest.mark.parametrize('uplinks, bridge, message', [
-    (['eth9'], None, 'uplink eth9 does not exist on the host (its interfaces: bond0, br-empty, br-lan, br0, eno1, '
-                     'eno2, eth0, lan0)'),
-    (['eth0'], None, 'no bridge on the host enslaves eth0. A bridged switch stands on a Linux bridge that the host '
-                     'provides'),
-    (['eth0', 'lan0'], None, 'no bridge on the host enslaves a bond of eth0, lan0'),
-    (['lan0'], 'br-empty', 'bridge br-empty does not enslave lan0'),
+def test_choose_bridge_takes_the_hosts_bridge_over_the_uplinks():
+    for bridge in (None, 'br0'):
+        spec = choose(['eno1', 'eno2'], bridge)
+        assert (spec['bridge'], spec['host_bridge'], spec['bond']) == ('br0', True, None)
+
+
+def test_choose_bridge_gives_a_switch_its_own_bridge_where_the_host_has_none():
+    spec = choose(['eth0'])
+    assert (spec['bridge'], spec['host_bridge'], spec['bond']) == ('br-eth0', False, None)
+    spec = choose(['eth0', 'eth1'], bridge='lan', mtu=9000)
+    assert (spec['bridge'], spec['host_bridge'], spec['bond'], spec['mtu']) == ('lan', False, 'bond-eth0', 9000)
+
+
+def test_choose_bridge_keeps_the_switchs_own_bridge():
+    current = choose(['eth0'], bridge='lan')
+    INTERFACES.append(parse_interface("<interface type='bridge' name='lan'><bridge>"
+                                      "<interface type='ethernet' name='eth0'/></bridge></interface>"))
+    try:
+        again = choose(['eth0'], current=current)
+        assert (again['bridge'], again['host_bridge']) == ('lan', False)
+    finally:
+        INTERFACES.pop()
+
+
+@pytest.mark.parametrize('uplinks, bridge, mtu, message', [
+    (['eth9'], None, None, 'uplink eth9 does not exist on the host (its interfaces: bond0, br-empty, br-lan, br0, '
+                           'eno1, eno2, eth0, eth1, lan0)'),
+    (['eth0'], 'br-empty', None, 'br-empty is already an interface of the host, and not one over eth0: name a new '
+                                 'bridge'),
+    (['eth0', 'lan0'], None, None, 'uplink lan0 is a port of br-lan on the host'),
+    (['eno1'], None, None, 'uplink eno1 is a port of bond0 on the host'),
+    (['bond0'], 'new', None, 'uplink bond0 is a bond, not a NIC'),
+    (['lan0'], None, 1400, "bridge br-lan is the host's: the host sets its MTU"),
 ])
-def test_check_bridge_says_what_the_host_lacks(uplinks, bridge, message):
+def test_choose_bridge_says_why_it_cannot(uplinks, bridge, mtu, message):
     with pytest.raises(VirtualIronError) as caught:
-        check_bridge(dict(new(mode='bridged', uplinks=uplinks), bridge=bridge), INTERFACES)
+        choose(uplinks, bridge, mtu=mtu)
     assert message in str(caught.value)
+
+
+def test_choose_bridge_refuses_an_uplink_another_switch_owns():
+    other = dict(choose(['eth0']), name='frontend')
+    with pytest.raises(VirtualIronError) as caught:
+        choose(['eth0'], bridge='lan2', others=[other])
+    assert 'uplink eth0 is taken by switch frontend, which has its own bridge on it' in str(caught.value)
+
+
+def test_own_bridge_lives_in_metadata_and_round_trips():
+    spec = choose(['eth0', 'eth1'], bridge='lan', mtu=9000)
+    xml = build_switch_xml(dict(spec, name='lan'))
+    root = tree(xml)
+    assert root.find('mtu') is None      # libvirt refuses <mtu> on a bridged network
+    assert root.find('forward').get('mode') == 'bridge' and root.find('bridge').get('name') == 'lan'
+    parsed = parse_switch(xml)
+    assert (parsed['uplinks'], parsed['bond'], parsed['mtu'], parsed['host_bridge']) == \
+        (['eth0', 'eth1'], 'bond-eth0', 9000, False)
+    assert comparable(parsed) == comparable(dict(spec, name='lan'))
+    assert comparable(dict(parsed, uplinks=['eth1', 'eth0'])) != comparable(parsed)   # the first is the primary
+
+
+def test_own_bridge_metadata_leaves_other_metadata_and_goes_with_the_mode():
+    xml = build_switch_xml(dict(choose(['eth0']), name='lan'))
+    root = tree(xml)
+    etree.SubElement(root.find('metadata'), '{urn:other}note').text = 'kept'
+    nat = update_switch_xml(etree.tostring(root).decode(), new(mode='nat', subnet='10.9.0.0/24'))
+    assert parse_switch(nat)['host_bridge'] is None
+    assert tree(nat).find('metadata/{urn:other}note').text == 'kept'
+    assert tree(nat).find('metadata/{https://virtualiron.example/xmlns/switch/1}switch') is None
+    hosts = update_switch_xml(xml, dict(choose(['lan0']), name='lan'))
+    assert tree(hosts).find('metadata') is None and parse_switch(hosts)['host_bridge'] is True

@@ -6,12 +6,21 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import re
+
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
     VirtualIronError, converge_autostart, is_libvirt_error, libvirt, lookup_or_none)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import parse_server
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml import (
     bridge_uplinks, build_switch_xml, choose_bridge, comparable, desired_switch, dhcp_host_changes,
     dhcp_host_element, find_bridge, overlapping_switch, parse_interface, parse_switch, to_string, update_switch_xml)
+
+
+def hook_refusal(error):
+    """What a network hook said when it refused to start a switch, without libvirt's wrapping (the command
+    line and environment of the hook)."""
+    message = error.get_error_message() or str(error)
+    return re.split(r'unexpected exit status \d+: ', message, maxsplit=1)[-1].strip()
 
 
 def find_switch(conn, name):
@@ -179,15 +188,17 @@ class SwitchConverger(object):
     def _restart_if_outdated(self, net):
         """A running switch takes a new definition only by restarting, which disconnects its running servers'
         NICs: so it restarts only when none runs on it, and otherwise reports the wait (on every run, until
-        a run finds the servers off it and restarts it)."""
+        a run finds the servers off it and restarts it). A switch that runs without its own bridge (started
+        before the host had the network hook) restarts too, so that the hook makes it."""
         live = parse_switch(net.XMLDesc(0))
         saved = parse_switch(saved_xml(net))
-        if comparable(live) == comparable(saved):
+        if comparable(live) == comparable(saved) and not self._own_bridge_missing(live):
             return
         running = sorted(n for n, up in servers_by_switch(self.conn).get(saved['name'], {}).items() if up)
         if running:
-            self.pending.append('the switch needs a restart to apply its saved definition, which would disconnect '
-                                'the running servers %s; run again when they are off it' % ', '.join(running))
+            self.pending.append('the switch needs a restart to apply its saved definition or make its bridge, which '
+                                'would disconnect the running servers %s; run again when they are off it'
+                                % ', '.join(running))
             return
         self.changes.append('restarted')
         if not self.check_mode:
@@ -213,19 +224,22 @@ class SwitchConverger(object):
             return
         try:
             net.create()
-        except libvirt.libvirtError:
+        except libvirt.libvirtError as e:
             if self.changes[0] == 'created':   # a new switch that cannot start is not left behind
                 net.undefine()
+            if is_libvirt_error(e, libvirt.VIR_ERR_HOOK_SCRIPT_FAILED):
+                raise VirtualIronError('switch %s cannot start: %s' % (self.desired['name'], hook_refusal(e)))
             raise
+
+    def _own_bridge_missing(self, spec):
+        return spec['host_bridge'] is False and \
+            find_bridge(host_interfaces(self.conn), spec['uplinks']) != spec['bridge']
 
     def _check_own_bridge(self, net):
         """A switch's own bridge is made by the collection's network hook on the host as libvirt starts the
         switch; libvirt does not check it is there, so this does. A switch this run started without it is
         stopped again (and removed, if this run made it)."""
-        if self.check_mode or self.desired['host_bridge'] is not False or not net.isActive():
-            return
-        bridge = find_bridge(host_interfaces(self.conn), self.desired['uplinks'])
-        if bridge == self.desired['bridge']:
+        if self.check_mode or not net.isActive() or not self._own_bridge_missing(self.desired):
             return
         if 'started' in self.changes:
             net.destroy()
@@ -233,8 +247,8 @@ class SwitchConverger(object):
                 net.undefine()
         raise VirtualIronError(
             'switch %s runs, but its bridge %s over %s is not there: the host lacks the collection\'s libvirt network '
-            'hook, which makes it. Install it on the host with virtualiron.infra.virtual_switch_hook (then start '
-            'the switch again), or give the host a bridge over the uplinks and name it in bridge'
+            'hook, which makes it. Install it on the host with virtualiron.infra.virtual_switch_hook and run this '
+            'again, or give the host a bridge over the uplinks'
             % (self.desired['name'], self.desired['bridge'], ', '.join(self.desired['uplinks'])))
 
     def _autostart(self, net):

@@ -57,10 +57,13 @@ options:
         Needs O(subnet). Nothing is routed beyond the host.
       - V(bridged) puts the servers on a physical LAN through host NICs (O(uplinks)), as if they were
         plugged into the LAN's own switch; they take addresses from the LAN (its DHCP server).
-        The host must provide a Linux bridge over the uplinks (over a bond of them when there are several),
-        as libvirt cannot create bridges or bonds where its interface driver is read-only (the udev backend of
-        Debian and current RHEL builds). The module finds that bridge, checks it through libvirt, and fails
-        saying what is missing.
+        Where the host already has a Linux bridge over the uplinks (over a bond of them when there are several),
+        the switch stands on it and leaves it as it is. Otherwise the switch has a bridge of its own: the
+        collection's libvirt network hook (install it with M(virtualiron.infra.virtual_switch_hook)) makes it over
+        the uplinks whenever libvirt starts the switch, also at boot for an autostarted switch, and removes it when
+        libvirt stops the switch; several uplinks are bonded (active-backup, which needs nothing from the physical
+        switch). Uplinks of a switch's own bridge must be NICs that nothing else uses: one that carries the host's
+        addresses or is a port of another bridge is refused.
       - V(nat) connects the servers to each other and the host, with DHCP and DNS, and routes them out
         through the host's own addresses (masquerading; needs iptables or nftables on the host). Needs O(subnet).
       - Required to create a switch.
@@ -68,15 +71,17 @@ options:
     choices: [isolated, private, bridged, nat]
   uplinks:
     description:
-      - Host NICs a V(bridged) switch stands on, 1 to 8. Several are bonded; the host's bridge must then have
-        one bond whose slaves are exactly these NICs.
+      - Host NICs a V(bridged) switch stands on, 1 to 8. Several are bonded: in a bridge the host provides, by one
+        bond whose slaves are exactly these NICs; in the switch's own bridge, by a bond C(bond-<first uplink>) with
+        the first uplink as its primary.
       - Only for V(bridged).
     type: list
     elements: str
   bridge:
     description:
-      - For V(bridged), the host's Linux bridge over the uplinks. Found from O(uplinks) when not set; when set
-        it must be the bridge over them.
+      - For V(bridged), the host's Linux bridge over the uplinks, found from O(uplinks) when not set. When the host
+        has none, the name of the switch's own bridge, which must not be taken on the host; default
+        C(br-<first uplink>) for a new switch.
       - For the other modes, the name of the bridge libvirt creates for the switch (at most 15 characters).
         libvirt picks a free C(virbrN) when not set.
     type: str
@@ -126,7 +131,10 @@ options:
         description: Host name DHCP gives it.
         type: str
   mtu:
-    description: MTU of the switch (and of the servers' NICs on it), 68 to 65535. Default the host's (1500).
+    description:
+      - MTU of the switch (and of the servers' NICs on it), 68 to 65535. Default the host's (1500).
+      - For a V(bridged) switch only with its own bridge, whose uplinks (and bond) get it too and keep it after the
+        switch is gone; a bridge the host provides has the host's MTU.
     type: int
   autostart:
     description: Start the switch when the host boots (libvirtd starts).
@@ -140,10 +148,14 @@ notes:
   - VLAN tagging is not offered. libvirt tags VLANs only on Open vSwitch bridges or SR-IOV devices, and a host
     without Open vSwitch or 802.1Q support (as the project's lab) cannot do it at all. A bridged switch can
     stand on a host's VLAN bridge (for example a bridge over C(eth1.100)) that the host provides.
-  - Kernel-level checks (a subnet already routed on a host NIC, a missing iptables) surface when libvirt starts
-    the switch; a new switch that fails to start is removed again, so nothing is left behind.
+  - Kernel-level checks (a subnet already routed on a host NIC, a missing iptables, the network hook's refusals,
+    a kernel without bonding) surface when libvirt starts the switch; a new switch that fails to start is removed
+    again, so nothing is left behind.
+  - A switch with its own bridge that runs without it (started before the host had the network hook) is restarted
+    to get it, once no server runs on it.
 seealso:
   - module: virtualiron.infra.virtual_switch_info
+  - module: virtualiron.infra.virtual_switch_hook
   - module: virtualiron.infra.virtual_server
 '''
 
@@ -168,6 +180,14 @@ EXAMPLES = r'''
         name: frontend
         mode: bridged
         uplinks: [eno1, eno2]
+        autostart: true
+
+    - name: Servers on a storage LAN through NICs of their own (the switch makes bridge br-eno3 over a bond of them)
+      virtualiron.infra.virtual_switch:
+        name: storage
+        mode: bridged
+        uplinks: [eno3, eno4]
+        mtu: 9000
         autostart: true
 
     - name: A NAT switch for servers that only need to reach out
@@ -201,7 +221,11 @@ switch:
       type: str
       sample: private
     bridge: {description: The Linux bridge of the switch on the host., type: str, sample: virbr3}
+    host_bridge:
+      description: For a bridged switch, whether it stands on a bridge the host provides (true) or on its own (false).
+      type: bool
     uplinks: {description: Host NICs of a bridged switch., type: list, elements: str, sample: [eno1, eno2]}
+    bond: {description: The bond of the uplinks of a bridged switch's own bridge., type: str, sample: bond-eno3}
     subnet: {description: IPv4 subnet., type: str, sample: 192.168.100.0/24}
     address: {description: The host's address on the switch., type: str, sample: 192.168.100.1}
     dhcp: {description: Whether the switch serves DHCP., type: bool, sample: true}

@@ -66,10 +66,14 @@ switches:
     name: {description: Name., type: str, sample: backend}
     mode: {description: "isolated, private, bridged or nat (else libvirt's forward mode).", type: str, sample: private}
     bridge: {description: The Linux bridge of the switch on the host., type: str, sample: virbr3}
+    host_bridge:
+      description: For a bridged switch, whether it stands on a bridge the host provides (true) or on its own (false).
+      type: bool
     uplinks:
       description: Host NICs of a bridged switch (the slaves of its bridge's bond, or its NIC ports).
       type: list
       elements: str
+    bond: {description: The bond of the uplinks of a bridged switch's own bridge., type: str}
     subnet: {description: IPv4 subnet., type: str, sample: 192.168.100.0/24}
     address: {description: The host's address on the switch., type: str, sample: 192.168.100.1}
     dhcp: {description: Whether the switch serves DHCP., type: bool}

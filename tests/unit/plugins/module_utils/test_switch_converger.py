@@ -165,3 +165,11 @@ def test_a_nic_still_in_a_running_server_counts_as_a_user(converge, switches):
     with pytest.raises(VirtualIronError) as caught:
         converge(state='absent')
     assert 'in use by the virtual servers app1' in str(caught.value)
+
+
+def test_hook_refusal_is_told_without_libvirts_wrapping():
+    from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_switch import hook_refusal
+    error = libvirt.libvirtError('Hook script execution failed: internal error: Child process (LC_ALL=C PATH=/usr/bin '
+                                 '/etc/libvirt/hooks/network.d/virtualiron-switch lan start begin -) unexpected exit '
+                                 'status 1: virtual switch lan: uplink eth0 is already a port of br0\n')
+    assert hook_refusal(error) == 'virtual switch lan: uplink eth0 is already a port of br0'

@@ -95,9 +95,8 @@ def test_start_refuses_before_doing_anything(links, message):
 
 def test_stop_removes_only_what_is_there():
     switch = read_switch(hook_data(OWN))
-    assert stop_commands(switch, links_by_name(ip_json(('br-eno1', 'bridge', None, []), ('bond-eno1', 'bond',
-                                                                                            'br-eno1', [])))) == \
-        [['link', 'del', 'bond-eno1'], ['link', 'del', 'br-eno1']]
+    built = links_by_name(ip_json(('br-eno1', 'bridge', None, []), ('bond-eno1', 'bond', 'br-eno1', [])))
+    assert stop_commands(switch, built) == [['link', 'del', 'bond-eno1'], ['link', 'del', 'br-eno1']]
     assert stop_commands(switch, NICS) == []
 
 

@@ -58,11 +58,11 @@ options:
       - V(bridged) puts the servers on a physical LAN through host NICs (O(uplinks)), as if they were
         plugged into the LAN's own switch; they take addresses from the LAN (its DHCP server).
         Where the host already has a Linux bridge over the uplinks (over a bond of them when there are several),
-        the switch stands on it and leaves it as it is. Otherwise the switch has a bridge of its own: the
-        collection's libvirt network hook (install it with M(virtualiron.infra.virtual_switch_hook)) makes it over
+        the switch stands on it and leaves it as it is. Otherwise the switch has a bridge of its own, which the
+        collection's libvirt network hook (install it with M(virtualiron.infra.virtual_switch_hook)) makes over
         the uplinks whenever libvirt starts the switch, also at boot for an autostarted switch, and removes it when
         libvirt stops the switch; several uplinks are bonded (active-backup, which needs nothing from the physical
-        switch). Uplinks of a switch's own bridge must be NICs that nothing else uses: one that carries the host's
+        switch). Uplinks of a switch's own bridge must be NICs that nothing else uses; one that carries the host's
         addresses or is a port of another bridge is refused.
       - V(nat) connects the servers to each other and the host, with DHCP and DNS, and routes them out
         through the host's own addresses (masquerading; needs iptables or nftables on the host). Needs O(subnet).
@@ -71,8 +71,8 @@ options:
     choices: [isolated, private, bridged, nat]
   uplinks:
     description:
-      - Host NICs a V(bridged) switch stands on, 1 to 8. Several are bonded: in a bridge the host provides, by one
-        bond whose slaves are exactly these NICs; in the switch's own bridge, by a bond C(bond-<first uplink>) with
+      - Host NICs a V(bridged) switch stands on, 1 to 8. Several are bonded. A bridge the host provides must have one
+        bond whose slaves are exactly these NICs; the switch's own bridge has the bond C(bond-<first uplink>), with
         the first uplink as its primary.
       - Only for V(bridged).
     type: list

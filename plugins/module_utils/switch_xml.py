@@ -133,7 +133,8 @@ def validate_switch_name(name):
 
 def _new_switch(name, mode):
     return {'name': name, 'uuid': None, 'mode': mode, 'bridge': None, 'host_bridge': None, 'uplinks': [],
-            'bond': None, 'mtu': None, 'subnet': None, 'address': None, 'dhcp': False, 'dhcp_range': None, 'dhcp_hosts': []}
+            'bond': None, 'mtu': None, 'subnet': None, 'address': None, 'dhcp': False, 'dhcp_range': None,
+            'dhcp_hosts': []}
 
 
 def desired_switch(request, current):
@@ -363,7 +364,8 @@ def choose_bridge(spec, interfaces, current, others):
         spec.update(bridge=found, host_bridge=True, bond=None)
         return spec
     first = spec['uplinks'][0]
-    spec.update(bridge=spec['bridge'] or (current['bridge'] if ours else ('br-' + first)[:IFNAME_MAX]), host_bridge=False,
+    default = current['bridge'] if ours else ('br-' + first)[:IFNAME_MAX]   # a left-out bridge keeps its name
+    spec.update(bridge=spec['bridge'] or default, host_bridge=False,
                 bond=('bond-' + first)[:IFNAME_MAX] if len(spec['uplinks']) > 1 else None)
     _check_own_bridge(spec, by_name, ours)
     return spec

@@ -238,8 +238,8 @@ class SwitchConverger(object):
     def _check_own_bridge(self, net):
         """A switch's own bridge is made by the collection's network hook on the host as libvirt starts the
         switch; libvirt does not check it is there, so this does. A switch this run started without it is
-        stopped again (and removed, if this run made it)."""
-        if self.check_mode or not net.isActive() or not self._own_bridge_missing(self.desired):
+        stopped again (and removed, if this run made it); one whose restart waits for its servers says so."""
+        if self.check_mode or self.pending or not net.isActive() or not self._own_bridge_missing(self.desired):
             return
         if 'started' in self.changes:
             net.destroy()

@@ -173,3 +173,21 @@ def test_hook_refusal_is_told_without_libvirts_wrapping():
                                  '/etc/libvirt/hooks/network.d/virtualiron-switch lan start begin -) unexpected exit '
                                  'status 1: virtual switch lan: uplink eth0 is already a port of br0\n')
     assert hook_refusal(error) == 'virtual switch lan: uplink eth0 is already a port of br0'
+
+
+def test_running_without_its_bridge_waits_for_its_servers(converge, switches):
+    # A switch with its own bridge that libvirt runs without it (the host lacked the hook when it started): it
+    # must restart for the hook to make the bridge, which waits while a server runs on it.
+    switches.networkDefineXML(
+        "<network><name>backend</name><metadata><v:switch xmlns:v='https://virtualiron.example/xmlns/switch/1'>"
+        "<v:uplink dev='eth1'/></v:switch></metadata><forward mode='bridge'/><bridge name='br-eth1'/></network>"
+    ).create()
+    server_on(switches, 'backend', running=True)
+    try:
+        result = converge(mode='bridged', uplinks=['eth1'])
+        assert (result['changed'], result['restart_required']) == (False, True)
+        assert 'or make its bridge, which would disconnect the running servers web1' in result['pending_changes'][0]
+    finally:
+        dom = switches.lookupByName('web1')
+        dom.destroy()
+        dom.undefine()

@@ -44,7 +44,7 @@ def lab_host(number):
 def start_stop(conn, xml, runs):
     """Times of libvirt starting and of it stopping a transient network."""
     starts, stops = [], []
-    for _ in range(runs):
+    for dummy in range(runs):
         started = time.perf_counter()
         net = conn.networkCreateXML(xml)
         starts.append(time.perf_counter() - started)
@@ -57,7 +57,7 @@ def start_stop(conn, xml, runs):
 def hook_call(hook, runs):
     """Times of one hook call about a server's NIC (libvirt's 'plugged' operation): nothing to do."""
     times = []
-    for _ in range(runs):
+    for dummy in range(runs):
         started = time.perf_counter()
         subprocess.run([hook, 'vi4-bench', 'plugged', 'begin', '-'], input=b'<hookData/>', check=True)
         times.append(time.perf_counter() - started)
@@ -70,7 +70,7 @@ def module_runs(uri, uplink, runs, workdir):
                                                  'uplinks': [uplink]}}
     remove = {'virtualiron.infra.virtual_switch': {'uri': uri, 'name': 'vi4-bench-mod', 'state': 'absent'}}
     create, again = [], []
-    for _ in range(runs):
+    for dummy in range(runs):
         create.append(run_playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [task]}], workdir))
         again.append(run_playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [task]}], workdir))
         run_playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [remove]}], workdir)

@@ -110,21 +110,21 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.utilization impo
 from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import describe_servers, find_server
 
 
-def _stats(conn, domains):
+def _stats(conn):
+    """The figures of every running server of the host by UUID, from one call that lists and reads them at
+    once: a server that stops or leaves while the module runs is simply not in them."""
     kinds = libvirt.VIR_DOMAIN_STATS_CPU_TOTAL | libvirt.VIR_DOMAIN_STATS_BALLOON | libvirt.VIR_DOMAIN_STATS_VCPU
-    if not domains:
-        return {}
-    return dict((dom.UUIDString(), stats) for dom, stats in conn.domainListGetStats(domains, kinds))
+    return dict((dom.UUIDString(), stats)
+                for dom, stats in conn.getAllDomainStats(kinds, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE))
 
 
 def gather(conn, names, sample_seconds):
     domains, missing = named_or_all(names, lambda name: find_server(conn, name), lambda: conn.listAllDomains(0))
-    running = [d for d in domains if d.isActive()]
-    first, started = _stats(conn, running), time.time()
+    first, started = _stats(conn), time.time()
     second, elapsed = {}, 0
-    if sample_seconds > 0 and running:
+    if sample_seconds > 0 and first:
         time.sleep(sample_seconds)
-        second, elapsed = _stats(conn, running), time.time() - started
+        second, elapsed = _stats(conn), time.time() - started
     servers = []
     for _dom, view in describe_servers(domains):
         view['stats'] = {}

@@ -150,6 +150,19 @@ def gather_target_facts(dconn, server):
     }
 
 
+def gather_backing_facts(sconn, dconn, server):
+    """{disk path: {'path', 'on_destination'}} for each disk that has a backing file (a qcow2 overlay), from the
+    source's volume, and whether the destination has that file: a stopped server's disk is copied alone."""
+    backing = {}
+    for disk in migrated_disks(server['spec']):
+        volume = lookup_or_none(sconn.storageVolLookupByPath, disk['path'], libvirt.VIR_ERR_NO_STORAGE_VOL)
+        path = volume is not None and etree.fromstring(volume.XMLDesc(0).encode()).findtext('backingStore/path')
+        if path:
+            with _PROBE_LOCK:
+                backing[disk['path']] = {'path': path, 'on_destination': path_exists(dconn, path)}
+    return backing
+
+
 def _disks_exist(conn, disks):
     with _PROBE_LOCK:
         return dict((d['path'], path_exists(conn, d['path'])) for d in disks)
@@ -237,6 +250,13 @@ def _disk_problems(disk, target, storage, stopped):
         return ['disk %s: %s on the destination; a stopped server\'s disks are copied only to a path where '
                 'nothing is (remove it there, or move the server with storage shared)'
                 % (disk['path'], 'a file is already there' if exists else 'cannot tell whether a file is there')]
+    backing = target.get('backing', {}).get(disk['path'])
+    if storage == 'copy' and stopped and backing and backing['on_destination'] is not True:
+        return ['disk %s is a qcow2 overlay on %s, which the destination %s; the copy of the overlay alone would '
+                'not start there (put its backing file at the same path there, flatten the disk with qemu-img '
+                'convert, or move the server live, which copies the whole chain)'
+                % (disk['path'], backing['path'], 'does not have' if backing['on_destination'] is False
+                   else 'may not have (cannot tell)')]
     return []
 
 
@@ -327,6 +347,8 @@ class Migration(object):
         action = decide(facts, self.options['live'])
         if action in MOVES:
             facts['target'] = gather_target_facts(self.dconn, facts['source'])
+            if self.options['storage'] == 'copy' and action != 'live':
+                facts['target']['backing'] = gather_backing_facts(self.sconn, self.dconn, facts['source'])
         problems = preflight_problems(facts, self.options, action)
         if problems:
             raise VirtualIronError('pre-flight checks refused moving %s: %s' % (self.name, '; '.join(problems)))

@@ -81,6 +81,8 @@ options:
       - A stopped server (or one that O(live=false) shuts down) has its disks copied before its definition moves;
         each disk must be a volume of an active storage pool on the source, and the pre-flight checks refuse if a
         file is already at its path on the destination (it is never overwritten). The source keeps its disk files.
+      - A qcow2 overlay is copied alone when the server is stopped, so the pre-flight checks refuse unless its backing
+        file is at the same path on the destination. A live move copies the whole chain into one image there.
     type: str
     choices: [shared, copy]
     default: shared

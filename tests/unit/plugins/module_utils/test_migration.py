@@ -250,3 +250,19 @@ def test_every_move_is_tried_and_each_failure_reported():
 def test_concurrency_must_be_positive():
     with pytest.raises(VirtualIronError, match='concurrency must be at least 1'):
         migrate_many([], dict(DEFAULT_OPTIONS), concurrency=0)
+
+
+@pytest.mark.parametrize('action', ['cold', 'restart'])
+def test_stopped_copy_of_an_overlay_needs_its_backing_file_there(action):
+    server = on_host('stopped' if action == 'cold' else 'running', disks=[disk(PRIVATE)])
+    for on_destination, expected in ((False, 'does not have'), (None, 'may not have (cannot tell)')):
+        backing = {PRIVATE: {'path': '/var/lib/libvirt/images/base.raw', 'on_destination': on_destination}}
+        problems = preflight_problems(facts(server, disks={PRIVATE: False}, backing=backing), options(storage='copy'),
+                                      action)
+        assert problems == ['disk %s is a qcow2 overlay on /var/lib/libvirt/images/base.raw, which the destination %s; '
+                            'the copy of the overlay alone would not start there (put its backing file at the same '
+                            'path there, flatten the disk with qemu-img convert, or move the server live, which '
+                            'copies the whole chain)' % (PRIVATE, expected)]
+    there = {PRIVATE: {'path': '/var/lib/libvirt/images/base.raw', 'on_destination': True}}
+    assert preflight_problems(facts(server, disks={PRIVATE: False}, backing=there), options(storage='copy'),
+                              action) == []

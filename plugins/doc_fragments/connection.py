@@ -21,6 +21,13 @@ options:
       - If not set, the environment variable E(VIRTUALIRON_URI) is used, then C(qemu:///system).
     type: str
     default: qemu:///system
+  connect_timeout:
+    description:
+      - Seconds to wait for the host to take the connection before the task fails saying so; V(0) waits as long as
+        libvirt does, which for a host that drops packets is minutes (the operating system's TCP retries) and for
+        one whose libvirtd or SSH hangs, for ever.
+    type: int
+    default: 20
 requirements:
   - libvirt-python >= 9.0 (and the libvirt client library) on the machine that runs the module
   - lxml

@@ -88,6 +88,12 @@ options:
     description: How many hypervisors to query at the same time.
     type: int
     default: 20
+  connect_timeout:
+    description:
+      - Seconds to wait for a hypervisor to take the connection; one that does not is put in the C(unreachable)
+        group. V(0) waits as long as libvirt does (minutes for a host that drops packets).
+    type: int
+    default: 20
 '''
 
 EXAMPLES = r'''
@@ -122,7 +128,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.host_facts import host_facts
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
-    VirtualIronError, is_libvirt_error, libvirt, open_connection)
+    CONNECT_TIMEOUT, VirtualIronError, is_libvirt_error, libvirt, open_connection)
 from ansible_collections.virtualiron.infra.plugins.module_utils.query import run_query
 from ansible_collections.virtualiron.infra.plugins.module_utils.registration import read_registrations
 from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import describe_servers
@@ -250,12 +256,12 @@ def _servers(conn):
     return [dict(view, addresses=_addresses(dom)) for dom, view in describe_servers(conn.listAllDomains(0))]
 
 
-def query_hypervisor(target, with_servers):
+def query_hypervisor(target, with_servers, connect_timeout=CONNECT_TIMEOUT):
     """One hypervisor's record: the target with its facts (and servers), or with the error."""
     record = dict(target, facts=None, servers=None, error=None)
     conn = None
     try:
-        conn = open_connection(target['uri'])
+        conn = open_connection(target['uri'], connect_timeout)
         record['facts'] = host_facts(conn)
         record['servers'] = _servers(conn) if with_servers else None
     except Exception as e:  # pylint: disable=broad-exception-caught
@@ -275,12 +281,12 @@ def _close(conn):
         pass
 
 
-def query_hypervisors(chosen, with_servers, workers):
+def query_hypervisors(chosen, with_servers, workers, connect_timeout=CONNECT_TIMEOUT):
     """Every target's record, in the order given, queried by up to `workers` threads at once."""
     if not chosen:
         return []
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(chosen)))) as pool:
-        return list(pool.map(lambda t: query_hypervisor(t, with_servers), chosen))
+        return list(pool.map(lambda t: query_hypervisor(t, with_servers, connect_timeout), chosen))
 
 
 # ---------------------------------------------------------------- the plugin
@@ -323,7 +329,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 return self._cache[key]
             except KeyError:
                 pass
-        records = query_hypervisors(source['targets'], self.get_option('virtual_servers'), self.get_option('workers'))
+        records = query_hypervisors(source['targets'], self.get_option('virtual_servers'), self.get_option('workers'),
+                                    self.get_option('connect_timeout'))
         if use_cache:
             self._cache[key] = records
         return records

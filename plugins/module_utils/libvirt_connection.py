@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
+import threading
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
@@ -19,8 +20,12 @@ except ImportError:
 else:
     LIBVIRT_IMPORT_ERROR = None
 
+# libvirt has no connect timeout of its own: a host that drops packets holds a connection for minutes (the
+# operating system's TCP retries), one whose libvirtd or SSH hangs, forever.
+CONNECT_TIMEOUT = 20
 CONNECTION_ARGUMENT_SPEC = dict(
     uri=dict(type='str', default='qemu:///system', fallback=(env_fallback, ['VIRTUALIRON_URI'])),
+    connect_timeout=dict(type='int', default=CONNECT_TIMEOUT),
 )
 
 
@@ -32,15 +37,55 @@ def _ignore_libvirt_error(_ctx, _err):
     """libvirt prints every error to stderr by default; the exception carries it already."""
 
 
-def open_connection(uri):
-    """Open a read-write libvirt connection, or raise VirtualIronError saying why not."""
+def open_connection(uri, timeout=CONNECT_TIMEOUT):
+    """Open a read-write libvirt connection within timeout seconds (0: as long as libvirt takes), or raise
+    VirtualIronError saying why not."""
     if libvirt is None:
         raise VirtualIronError(missing_required_lib('libvirt-python'))
     libvirt.registerErrorHandler(_ignore_libvirt_error, None)
-    try:
-        return libvirt.open(uri)
-    except libvirt.libvirtError as e:
-        raise VirtualIronError('cannot connect to the hypervisor host at %s: %s' % (uri, e.get_error_message()))
+    attempt = _Attempt(uri)
+    if not timeout:
+        attempt.run()
+    else:
+        thread = threading.Thread(target=attempt.run, name='libvirt-open %s' % uri)
+        thread.daemon = True   # one still waiting on a dead host must not keep the process alive
+        thread.start()
+        thread.join(timeout)
+        if attempt.give_up():
+            raise VirtualIronError('cannot connect to the hypervisor host at %s: no answer within %d s '
+                                   '(connect_timeout)' % (uri, timeout))
+    if attempt.error is not None:
+        raise VirtualIronError('cannot connect to the hypervisor host at %s: %s'
+                               % (uri, attempt.error.get_error_message()))
+    return attempt.conn
+
+
+class _Attempt(object):
+    """One libvirt.open, which the caller may stop waiting for: a connection it gets after that is closed."""
+
+    def __init__(self, uri):
+        self.uri = uri
+        self.conn = self.error = None
+        self._lock = threading.Lock()
+        self._done = self._abandoned = False
+
+    def run(self):
+        try:
+            conn = libvirt.open(self.uri)
+        except libvirt.libvirtError as e:
+            conn, self.error = None, e
+        with self._lock:
+            self._done = True
+            if not self._abandoned:
+                self.conn, conn = conn, None
+        if conn is not None:
+            conn.close()
+
+    def give_up(self):
+        """True, and the attempt abandoned, when it has not finished."""
+        with self._lock:
+            self._abandoned = not self._done
+            return self._abandoned
 
 
 @contextlib.contextmanager
@@ -52,7 +97,7 @@ def libvirt_session(module):
     uri = module.params['uri']
     conn = None
     try:
-        conn = open_connection(uri)
+        conn = open_connection(uri, module.params.get('connect_timeout', CONNECT_TIMEOUT))
         yield conn
     except VirtualIronError as e:
         module.fail_json(msg=str(e), uri=uri)

@@ -26,7 +26,7 @@ import time
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.host_state import read_host_state
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
-    VirtualIronError, is_libvirt_error, libvirt, lookup_or_none, open_connection)
+    CONNECT_TIMEOUT, VirtualIronError, is_libvirt_error, libvirt, lookup_or_none, open_connection)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import live_migratable, parse_server
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage import path_exists
 from ansible_collections.virtualiron.infra.plugins.module_utils.units import unit_multiplier
@@ -64,8 +64,11 @@ DEFAULT_OPTIONS = dict((k, v.get('default')) for k, v in MIGRATION_ARGUMENT_SPEC
 
 
 def migration_options(params):
-    """A move's options from a module's parameters; those the module lacks keep their defaults."""
-    return dict((k, params.get(k, v)) for k, v in DEFAULT_OPTIONS.items())
+    """A move's options from a module's parameters; those the module lacks keep their defaults. The module's
+    connect_timeout comes along: the moves open their own connections."""
+    options = dict((k, params.get(k, v)) for k, v in DEFAULT_OPTIONS.items())
+    options['connect_timeout'] = params.get('connect_timeout', CONNECT_TIMEOUT)
+    return options
 
 
 # ---------------------------------------------------------------- facts
@@ -575,8 +578,9 @@ def migrate_server(source_uri, destination_uri, name, options, check_mode=False)
     sconn = dconn = None
     started = time.time()
     try:
-        sconn = open_connection(source_uri)
-        dconn = open_connection(destination_uri)
+        timeout = options.get('connect_timeout', CONNECT_TIMEOUT)
+        sconn = open_connection(source_uri, timeout)
+        dconn = open_connection(destination_uri, timeout)
         migration = Migration(sconn, dconn, name, options, check_mode)
         result = migration.run()
         result.update(name=name, source=source_uri, destination=destination_uri,
@@ -629,13 +633,13 @@ def host_load(conn):
             'memory_used': sum(i[2] for i in infos) * 1024, 'vcpus_used': sum(i[3] for i in infos)}
 
 
-def candidate_hosts(uris):
+def candidate_hosts(uris, connect_timeout=CONNECT_TIMEOUT):
     """Placement figures of each destination host, or why it takes nothing (maintenance, unreachable)."""
     hosts = []
     for uri in uris:
         host = {'name': uri, 'memory': 0, 'cpus': 0, 'memory_used': 0, 'vcpus_used': 0, 'unavailable': None}
         try:
-            conn = open_connection(uri)
+            conn = open_connection(uri, connect_timeout)
         except VirtualIronError as e:
             host['unavailable'] = 'is unreachable (%s)' % e
             hosts.append(host)

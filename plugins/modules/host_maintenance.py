@@ -225,7 +225,7 @@ def evacuate(module, servers):
         raise VirtualIronError('evacuate needs destinations: the URIs of the hosts the servers may go to')
     started = time.time()
     destinations = [u for u in params['destinations'] if u != params['uri']]
-    placements, not_moved = evacuation_plan(servers, candidate_hosts(destinations), params)
+    placements, not_moved = evacuation_plan(servers, candidate_hosts(destinations, params['connect_timeout']), params)
     options = migration_options(params)
     jobs = [(params['uri'], placements[s['name']], s['name']) for s in servers if s['name'] in placements]
     moves = migrate_many(jobs, options, params['concurrency'], module.check_mode)

@@ -177,7 +177,7 @@ def test_query_hypervisors_asks_all_hosts_at_once(monkeypatch):
     """Each query waits until all 20 are under way: done one after another, the barrier breaks."""
     barrier = threading.Barrier(20, timeout=10)
 
-    def query(target, _with_servers):
+    def query(target, _with_servers, _connect_timeout):
         barrier.wait()
         return dict(target, error=None)
     monkeypatch.setattr(hv, 'query_hypervisor', query)

@@ -233,7 +233,9 @@ def test_timed_out():
 
 
 def test_migration_options_fill_what_a_module_lacks():
-    assert migration_options({'storage': 'copy', 'timeout': 5, 'uri': 'x'}) == dict(DEFAULT_OPTIONS, storage='copy', timeout=5)
+    assert migration_options({'storage': 'copy', 'timeout': 5, 'uri': 'x'}) == \
+        dict(DEFAULT_OPTIONS, storage='copy', timeout=5, connect_timeout=20)
+    assert migration_options({'connect_timeout': 3})['connect_timeout'] == 3
 
 
 # ---------------------------------------------------------------- several moves (libvirt's test driver)

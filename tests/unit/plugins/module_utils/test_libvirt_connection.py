@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""open_connection: libvirt's own connect, bounded by connect_timeout (libvirt has no timeout of its own)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import socket
+import threading
+
+import pytest
+
+from ansible_collections.virtualiron.infra.plugins.module_utils import libvirt_connection
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+    VirtualIronError, open_connection)
+
+
+@pytest.fixture
+def silent_host():
+    """A libvirt URI whose port takes TCP connections and never answers (a hung libvirtd), on loopback."""
+    server = socket.socket()
+    server.bind(('127.0.0.1', 0))
+    server.listen(8)
+    taken = []
+
+    def take():
+        while True:
+            try:
+                taken.append(server.accept()[0])
+            except OSError:
+                return
+    threading.Thread(target=take, daemon=True).start()
+    yield 'qemu+tcp://127.0.0.1:%d/system' % server.getsockname()[1]
+    server.close()
+    for peer in taken:   # the abandoned libvirt.open then fails and its thread ends
+        peer.close()
+
+
+def test_a_host_that_never_answers_fails_after_the_timeout(silent_host):
+    with pytest.raises(VirtualIronError) as caught:
+        open_connection(silent_host, timeout=1)
+    assert str(caught.value) == ('cannot connect to the hypervisor host at %s: no answer within 1 s (connect_timeout)'
+                                 % silent_host)
+
+
+def test_libvirts_own_refusal_is_told():
+    closed = socket.socket()
+    closed.bind(('127.0.0.1', 0))
+    port = closed.getsockname()[1]
+    closed.close()   # nothing listens there now
+    with pytest.raises(VirtualIronError) as caught:
+        open_connection('qemu+tcp://127.0.0.1:%d/system' % port, timeout=5)
+    assert 'Connection refused' in str(caught.value)
+
+
+@pytest.mark.parametrize('timeout', [0, 5])
+def test_a_host_that_answers(timeout):
+    conn = open_connection('test:///default', timeout=timeout)
+    try:
+        assert conn.getType() == 'TEST'
+    finally:
+        conn.close()
+
+
+def test_a_connection_made_after_giving_up_is_closed(monkeypatch):
+    release, closed = threading.Event(), threading.Event()
+
+    class Late(object):
+        def close(self):
+            closed.set()
+
+    def slow_open(_uri):
+        release.wait(10)
+        return Late()
+    monkeypatch.setattr(libvirt_connection.libvirt, 'open', slow_open)
+    with pytest.raises(VirtualIronError):
+        open_connection('qemu+tcp://kvm1.example.com/system', timeout=0.1)
+    release.set()
+    assert closed.wait(10)

@@ -29,7 +29,6 @@ HOOK_NAME = 'virtualiron-switch'   # the file's name in hooks/network.d
 # An active-backup bond works with any physical switch (no LACP to configure there); miimon notices a
 # dead link within 100 ms.
 BOND_OPTIONS = ['mode', 'active-backup', 'miimon', '100']
-_TAP_PREFIX = 'vnet'   # libvirt's taps for servers
 
 
 class HookError(Exception):

@@ -367,7 +367,7 @@ def choose_bridge(spec, interfaces, current, others):
     default = current['bridge'] if ours else ('br-' + first)[:IFNAME_MAX]   # a left-out bridge keeps its name
     spec.update(bridge=spec['bridge'] or default, host_bridge=False,
                 bond=('bond-' + first)[:IFNAME_MAX] if len(spec['uplinks']) > 1 else None)
-    _check_own_bridge(spec, by_name, ours)
+    _check_free(spec, by_name, ours)
     return spec
 
 
@@ -380,7 +380,9 @@ def _interfaces_by_name(interfaces):
     return by_name
 
 
-def _check_own_bridge(spec, by_name, ours):
+def _check_free(spec, by_name, ours):
+    """The names of the switch's own bridge and bond are free, and its uplinks are NICs in no other bridge
+    or bond (ours: the switch's current bridge and bond)."""
     for name in (spec['bridge'], spec['bond']):
         if name in by_name and name not in ours:
             raise VirtualIronError(

@@ -23,6 +23,11 @@ def hook_refusal(error):
     return re.split(r'unexpected exit status \d+: ', message, maxsplit=1)[-1].strip()
 
 
+def own_bridge_missing(spec, interfaces):
+    """True for a switch with its own bridge that the host (interfaces(): its interfaces) lacks."""
+    return spec['host_bridge'] is False and find_bridge(interfaces(), spec['uplinks']) != spec['bridge']
+
+
 def find_switch(conn, name):
     return lookup_or_none(conn.networkLookupByName, name, libvirt.VIR_ERR_NO_NETWORK)
 
@@ -120,6 +125,7 @@ class SwitchConverger(object):
         self.check_mode = check_mode
         self.changes = []
         self.pending = []
+        self.interfaces = None   # the host's, as read before anything started (see _interfaces)
 
     def run(self):
         net = find_switch(self.conn, self.request['name'])
@@ -158,7 +164,7 @@ class SwitchConverger(object):
         others = [parse_switch(saved_xml(other)) for other in self.conn.listAllNetworks(0)
                   if other.name() != self.desired['name']]
         if self.desired['mode'] == 'bridged':
-            choose_bridge(self.desired, host_interfaces(self.conn), current, others)
+            choose_bridge(self.desired, self._interfaces(), current, others)
         self._check_overlap(others)
         if current is None or comparable(current) != comparable(self.desired):
             self.changes.append('created' if current is None else 'definition updated')
@@ -192,7 +198,7 @@ class SwitchConverger(object):
         before the host had the network hook) restarts too, so that the hook makes it."""
         live = parse_switch(net.XMLDesc(0))
         saved = parse_switch(saved_xml(net))
-        if comparable(live) == comparable(saved) and not self._own_bridge_missing(live):
+        if comparable(live) == comparable(saved) and not own_bridge_missing(live, self._interfaces):
             return
         running = sorted(n for n, up in servers_by_switch(self.conn).get(saved['name'], {}).items() if up)
         if running:
@@ -231,15 +237,19 @@ class SwitchConverger(object):
                 raise VirtualIronError('switch %s cannot start: %s' % (self.desired['name'], hook_refusal(e)))
             raise
 
-    def _own_bridge_missing(self, spec):
-        return spec['host_bridge'] is False and \
-            find_bridge(host_interfaces(self.conn), spec['uplinks']) != spec['bridge']
+    def _interfaces(self):
+        """The host's interfaces, listed once a run (each is an XML description from libvirt)."""
+        if self.interfaces is None:
+            self.interfaces = host_interfaces(self.conn)
+        return self.interfaces
 
     def _check_own_bridge(self, net):
         """A switch's own bridge is made by the collection's network hook on the host as libvirt starts the
-        switch; libvirt does not check it is there, so this does. A switch this run started without it is
-        stopped again (and removed, if this run made it); one whose restart waits for its servers says so."""
-        if self.check_mode or self.pending or not net.isActive() or not self._own_bridge_missing(self.desired):
+        switch; libvirt does not check it is there, so this does after this run started or restarted it (a switch
+        already running was checked in _restart_if_outdated). A switch this run started without it is stopped
+        again (and removed, if this run made it)."""
+        if self.check_mode or not set(('started', 'restarted')) & set(self.changes) or \
+                not own_bridge_missing(self.desired, lambda: host_interfaces(self.conn)):
             return
         if 'started' in self.changes:
             net.destroy()

@@ -122,7 +122,7 @@ def gather(conn, names, sample_seconds):
     domains, missing = named_or_all(names, lambda name: find_server(conn, name), lambda: conn.listAllDomains(0))
     first, started = _stats(conn), time.time()
     second, elapsed = {}, 0
-    if sample_seconds > 0 and first:
+    if sample_seconds > 0 and any(d.UUIDString() in first for d in domains):   # one of these runs
         time.sleep(sample_seconds)
         second, elapsed = _stats(conn), time.time() - started
     servers = []

@@ -25,6 +25,17 @@ description:
     C(virtualiron_uri) (its hypervisor's URI), C(virtualiron_state), C(virtualiron_addresses) (from libvirt's
     DHCP leases, where known) and C(virtualiron_server) (its configuration, as
     M(virtualiron.infra.virtual_server_info) returns it). C(ansible_host) is its first address, where known.
+  - A virtual server's inventory name is its name, which must be a valid name for a virtual server
+    (letters, digits, C(.), C(_), C(+), C(-)); a server whose name is not, or is the name of a hypervisor,
+    of a registered node or of localhost, is left out with a warning, so that a guest can never take over
+    another host's entry (its C(ansible_host) above all).
+  - "Trust: the plugin's configuration (this file, and O(uris) above all) is the operator's and trusted:
+    its URIs are opened as given. Everything else is data from outside: registration files (written by the
+    machines being discovered) and everything libvirt reports (facts, server names, descriptions, tags,
+    DHCP leases, errors). Registrations are checked before use (see O(registrations)); every variable the
+    plugin sets is marked unsafe, so that a template in such a value is never run, neither by O(compose),
+    O(groups) and O(keyed_groups) nor by a play that reads the variable (ansible-core 2.19 and later do
+    this themselves; earlier versions rely on the plugin)."
   - Hosts are queried in parallel (O(workers) at a time), each over its own libvirt connection.
   - A hypervisor that cannot be reached is put in the group C(unreachable) with the error in
     C(virtualiron_error), and the rest of the inventory is built; with O(strict) it fails the inventory.
@@ -50,8 +61,9 @@ options:
   uris:
     description:
       - The hypervisor hosts, each a libvirt URI, or a dictionary with C(uri) and C(name) (the inventory host name).
-      - A host's name is, in this order, the C(name) given, the C(name) of a registration with the same URI,
-        the host part of the URI (C(kvm1) for C(qemu+ssh://root@kvm1/system)), or C(localhost) for a local URI.
+      - A host's name is the C(name) given, or else the host part of the URI (C(kvm1) for
+        C(qemu+ssh://root@kvm1/system)), or C(localhost) for a local URI. A registration never renames it.
+      - These URIs are trusted as the operator's own configuration, and opened as given.
     type: list
     elements: raw
     default: []
@@ -59,9 +71,17 @@ options:
     description:
       - A directory of node registrations, one JSON file per node (C(<name>.json)), as bare-metal discovery writes
         them. The format is in C(docs/registrations.md), its JSON schema in C(docs/registration.schema.json).
-      - A registered node with a C(uri) is queried like an entry of O(uris); one without is put in the group
-        C(discovered). Every registered node has its registration in C(virtualiron_registration).
-      - An invalid registration file is skipped with a warning, or fails the inventory with O(strict).
+      - A registered node with a C(uri) is queried like an entry of O(uris) (once, under that entry's name, if
+        its URI is there too); one without is put in the group C(discovered). Every registered node has its
+        registration in C(virtualiron_registration).
+      - Registrations are untrusted data. A file is read only if it is a regular file (not a symbolic link,
+        FIFO or device) of at most 1 MiB, named after the node it registers (C(<name>.json)). Its C(uri) must be
+        a remote QEMU or Xen host over SSH, TLS or TCP without parameters that run programs, read local files or
+        skip host checks (only C(mode) and C(proxy) are accepted); C(address) must be an IP address, C(bmc.address)
+        a host name or IP address.
+      - An invalid registration file, or one whose node name is taken (by an entry of O(uris), another
+        registration or localhost) or whose URI another registration has, is skipped with a warning, or
+        fails the inventory with O(strict).
     type: path
   virtual_servers:
     description: Also make every virtual server of every reachable hypervisor a host.
@@ -121,16 +141,21 @@ cache_timeout: 300
 '''
 
 import concurrent.futures
+import os
 from urllib.parse import urlsplit
 
+from ansible import constants as C
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable, to_safe_group_name
+from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.host_facts import host_facts
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
     CONNECT_TIMEOUT, VirtualIronError, is_libvirt_error, libvirt, open_connection)
 from ansible_collections.virtualiron.infra.plugins.module_utils.query import run_query
-from ansible_collections.virtualiron.infra.plugins.module_utils.registration import read_registrations
+from ansible_collections.virtualiron.infra.plugins.module_utils.registration import (
+    REGISTRATION_SUFFIX, read_registrations)
+from ansible_collections.virtualiron.infra.plugins.module_utils.validation import check_ip_address, check_object_name
 from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import describe_servers
 
 PREFIX = 'virtualiron_'
@@ -145,32 +170,58 @@ def default_name(uri):
 
 
 def targets(uris, registrations):
-    """The hypervisors to query, each {'name', 'uri', 'registration'}, once per URI, and the
-    registered nodes that have no URI yet. Two different URIs under one name are refused."""
+    """The hypervisors to query, each {'name', 'uri', 'registration'}, once per URI; the registered nodes
+    that have no URI yet; and the registrations refused ({file name: why}).
+
+    uris is the operator's: two different URIs under one name are refused. Registrations are data from
+    outside: one never renames an entry of uris, nor takes localhost's name or one taken before it.
+    """
+    by_uri = _configured(uris)
+    taken = host_names(by_uri.values(), [])
+    discovered, refused = [], {}
+    for registration in registrations:
+        name, uri = registration['name'], registration.get('uri')
+        why = _registration_conflict(name, by_uri.get(uri), taken)
+        if why:
+            refused[name + REGISTRATION_SUFFIX] = why
+            continue
+        taken[name] = 'the name of another registered node'
+        if uri:
+            by_uri.setdefault(uri, {'name': name, 'uri': uri})['registration'] = registration
+        else:
+            discovered.append(registration)
+    return list(by_uri.values()), discovered, refused
+
+
+def _configured(uris):
     by_uri = {}
     for entry in uris:
         uri, name = (entry, None) if isinstance(entry, str) else (entry.get('uri'), entry.get('name'))
         if not uri:
             raise VirtualIronError('every entry of uris needs a uri, got %r' % (entry,))
-        by_uri[uri] = {'name': name, 'uri': uri, 'registration': None}
-    discovered = []
-    for registration in registrations:
-        if not registration.get('uri'):
-            discovered.append(registration)
-            continue
-        target = by_uri.setdefault(registration['uri'], {'name': None, 'uri': registration['uri']})
-        target['registration'] = registration
-        target['name'] = target['name'] or registration['name']
-    chosen = [dict(t, name=t['name'] or default_name(t['uri'])) for t in by_uri.values()]
-    _refuse_duplicates([t['name'] for t in chosen] + [r['name'] for r in discovered])
-    return chosen, discovered
-
-
-def _refuse_duplicates(names):
+        by_uri[uri] = {'name': name or default_name(uri), 'uri': uri, 'registration': None}
+    names = [t['name'] for t in by_uri.values()]
     twice = sorted(set(n for n in names if names.count(n) > 1))
     if twice:
-        raise VirtualIronError('more than one hypervisor or registered node is named %s; give the uris '
-                               'entries distinct names' % ', '.join(twice))
+        raise VirtualIronError('more than one entry of uris is named %s; give them distinct names' % ', '.join(twice))
+    return by_uri
+
+
+def _registration_conflict(name, same_uri, taken):
+    if name in taken:
+        return '%s is %s' % (name, taken[name])
+    if same_uri and same_uri['registration']:
+        return 'node %s is registered with the same uri' % same_uri['registration']['name']
+    return None
+
+
+def host_names(hypervisors, discovered):
+    """The inventory names that are taken, each with what takes it: localhost's, the hypervisors' and
+    the registered nodes'."""
+    taken = dict.fromkeys(C.LOCALHOST, 'a name of the controller (localhost)')
+    taken.update((t['name'], 'the name of a hypervisor') for t in hypervisors)
+    taken.update((r['name'], 'the name of a registered node') for r in discovered)
+    return taken
 
 
 def hypervisor_vars(record):
@@ -215,19 +266,38 @@ def server_vars(server, hypervisor_name, uri):
     return variables
 
 
-def place_servers(records):
-    """(server name, hypervisor record, server) for every server, each name once: a server defined on
-    two hypervisors (a migration left a copy, say) is placed where it runs, and reported."""
-    placed, duplicates = {}, set()
+def place_servers(records, taken):
+    """(server name, hypervisor record, server) for every server that can be a host, each name once, and
+    warnings about the others. A guest names itself: a name that is not a valid host name, or that is
+    taken (see host_names), is left out rather than merged into another host. A server defined on two
+    hypervisors (a migration left a copy, say) is placed where it runs (or on the first one)."""
+    placed, duplicates, warnings = {}, set(), []
     for record in records:
         for server in record.get('servers') or []:
+            why = server_name_problem(server['name'], taken)
+            if why:
+                warnings.append('a virtual server on %s is not listed: %s' % (record['name'], why))
+                continue
             seen = placed.get(server['name'])
             if seen is not None:
                 duplicates.add(server['name'])
                 if seen[1]['state'] == 'running' or server['state'] != 'running':
                     continue
             placed[server['name']] = (record, server)
-    return [(name, r, s) for name, (r, s) in sorted(placed.items())], sorted(duplicates)
+    warnings.extend('virtual server %s is defined on more than one hypervisor; it is listed where it runs '
+                    '(or on the first one)' % name for name in sorted(duplicates))
+    return [(name, r, s) for name, (r, s) in sorted(placed.items())], warnings
+
+
+def server_name_problem(name, taken):
+    """Why a virtual server's name cannot be its inventory name, or None."""
+    try:
+        check_object_name(name, 'virtual server')
+    except VirtualIronError as e:
+        return str(e)
+    if name in taken:
+        return 'virtual server %s has %s' % (name, taken[name])
+    return None
 
 
 def keep_hypervisor(variables, filters):
@@ -236,9 +306,18 @@ def keep_hypervisor(variables, filters):
 
 
 def lease_addresses(interfaces):
-    """virDomainInterfaceAddresses' result -> the server's IP addresses, IPv4 first."""
-    addresses = [a['addr'] for iface in (interfaces or {}).values() for a in (iface.get('addrs') or [])]
-    return sorted(addresses, key=lambda a: (':' in a, a))
+    """virDomainInterfaceAddresses' result -> the server's unicast IP addresses, IPv4 first; anything else
+    is left out, as the first one becomes ansible_host."""
+    addresses = [a.get('addr') for iface in (interfaces or {}).values() for a in (iface.get('addrs') or [])]
+    return sorted((a for a in addresses if _is_unicast_ip(a)), key=lambda a: (':' in a, a))
+
+
+def _is_unicast_ip(value):
+    try:
+        check_ip_address(value, 'lease address')
+    except VirtualIronError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- asking the hypervisors
@@ -310,14 +389,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _source(self):
         """What to query: targets from uris and registrations, and nodes only discovered so far."""
-        registrations = []
-        if self.get_option('registrations'):
-            registrations, errors = read_registrations(self.get_option('registrations'))
-            for file_name, message in sorted(errors.items()):
-                if self.get_option('strict'):
-                    raise VirtualIronError('%s: %s' % (file_name, message))
-                self.display.warning('skipped registration %s: %s' % (file_name, message))
-        chosen, discovered = targets(self.get_option('uris'), registrations)
+        directory, registrations, errors = self.get_option('registrations'), [], {}
+        if directory:
+            registrations, errors = read_registrations(directory)
+        chosen, discovered, refused = targets(self.get_option('uris'), registrations)
+        errors.update((os.path.join(directory, file_name), why) for file_name, why in refused.items())
+        for file_name, message in sorted(errors.items()):
+            if self.get_option('strict'):
+                raise VirtualIronError('%s: %s' % (file_name, message))
+            self.display.warning('skipped registration %s: %s' % (file_name, message))
         return {'targets': chosen, 'discovered': discovered}
 
     def _records(self, path, source, cache):
@@ -349,7 +429,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._add_host(record['name'], variables, hypervisor_groups(record))
         for registration in discovered:
             self._add_host(registration['name'], {PREFIX + 'registration': registration}, ['discovered'])
-        self._add_servers(kept)
+        self._add_servers(kept, host_names(records, discovered))
 
     def _keep(self, variables):
         try:
@@ -357,11 +437,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except VirtualIronError as e:
             raise AnsibleParserError('filters: %s' % e)
 
-    def _add_servers(self, records):
-        placed, duplicates = place_servers(records)
-        for name in duplicates:
-            self.display.warning('virtual server %s is defined on more than one hypervisor; '
-                                 'it is listed where it runs (or on the first one)' % name)
+    def _add_servers(self, records, taken):
+        placed, warnings = place_servers(records, taken)
+        for warning in warnings:
+            self.display.warning(warning)
         if placed:
             self.inventory.add_group('virtual_servers')
         for name, record, server in placed:
@@ -371,6 +450,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._add_host(name, server_vars(server, record['name'], record['uri']), [group])
 
     def _add_host(self, name, variables, groups):
+        # Every value comes from registrations or libvirt, that is from outside: ansible-core before 2.19
+        # would run a template in it (in compose and groups here, or wherever a play reads the variable).
+        variables = wrap_var(variables)
         self.inventory.add_host(name)
         for group in groups:
             self.inventory.add_group(group)

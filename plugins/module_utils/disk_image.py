@@ -21,13 +21,23 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connecti
     VirtualIronError, is_libvirt_error, libvirt)
 from ansible_collections.virtualiron.infra.plugins.module_utils import storage
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import _xml, parse_disk
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import parse_pool_xml
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import (
+    FILE_POOL_TYPES, check_pool_directory, parse_pool_xml)
+from ansible_collections.virtualiron.infra.plugins.module_utils.validation import (
+    check_file_kind, check_file_name, file_kind, path_inside)
 
 QEMU_FORMATS = {'vhd': 'vpc', 'qcow2': 'qcow2', 'raw': 'raw'}
 
 
-def qemu_img(run, *args):
-    rc, out, err = run(['qemu-img'] + list(args))
+# qemu-img reads image headers that may come from a guest or a download: as OpenStack does (nova's
+# QEMU_IMG_LIMITS through oslo.concurrency), `qemu-img info` runs with at most 1 GiB of address space and
+# 30 s of CPU time, so that a crafted header cannot exhaust the machine's memory or spin.
+INFO_LIMITS = ['prlimit', '--as=%d' % 1024 ** 3, '--cpu=30']
+
+
+def qemu_img(run, *args, **options):
+    """qemu-img args; options: limits, a command that runs it under resource limits (INFO_LIMITS)."""
+    rc, out, err = run(options.get('limits', []) + ['qemu-img'] + list(args))
     if rc != 0:
         raise VirtualIronError('qemu-img %s failed: %s' % (args[0], (err or out).strip()))
     return out
@@ -37,31 +47,64 @@ def is_block_device(path):
     return stat.S_ISBLK(os.stat(path).st_mode)
 
 
-def _has_vhd_cookie(path):
-    """A VHD starts (dynamic) or ends (fixed) with the footer cookie. Looking for it lets a damaged VHD
-    be reported as damaged instead of being taken for a raw image."""
-    with open(path, 'rb') as handle:
-        start = handle.read(8)
-        length = handle.seek(0, os.SEEK_END)
-        if length < vhd.FOOTER_SIZE:
-            return False
-        handle.seek(length - vhd.FOOTER_SIZE)
-        return vhd.FOOTER_COOKIE in (start, handle.read(8))
+def check_disk_kind(path, what):
+    """'missing', 'file' or 'block': what virtual_disk works on. Anything else (a character device such
+    as /dev/null, a FIFO, a socket, a directory) is refused. A symbolic link is followed only under /dev
+    to a block device (the names LVM and udev give devices); any other link is refused, so that a link
+    planted in a pool cannot make a task grow, overwrite or delete its target."""
+    if (file_kind(path) == 'symlink' and path.startswith('/dev/')
+            and file_kind(os.path.realpath(path)) == 'block'):
+        return 'block'
+    return check_file_kind(path, what, ('missing', 'file', 'block'))
 
 
-def inspect(run, path):
-    """What virtual_disk reports about the image at path: format, sizes, and for a VHD its type and creator.
+def check_self_contained(info, path):
+    """Refuse an image whose header names another file: a qcow2 backing file or external data file.
 
-    qemu-img's probe takes a fixed VHD for raw, so VHDs are recognized here first.
-    """
-    if _has_vhd_cookie(path):
+    Copying such an image would copy that file's bytes (any file of this machine: OpenStack's
+    CVE-2024-32498), and a guest can write such a header onto its own raw disk."""
+    data_file = info.get('format-specific', {}).get('data', {}).get('data-file')
+    backing = info.get('backing-filename') or info.get('full-backing-filename')
+    if backing or data_file:
+        raise VirtualIronError(
+            'refusing %s: its header names another file (%s %s); virtual_disk handles only self-contained '
+            'images, since reading it would read that file' % (
+                path, 'backing file' if backing else 'external data file', backing or data_file))
+
+
+def image_info(run, path, fmt):
+    """qemu-img info of a qcow2 or raw image, read as the stated format (never probed, so a raw disk
+    holding a qcow2 header stays raw), under INFO_LIMITS; -U: a running guest's lock must not keep us
+    from reading its size."""
+    try:
+        out = qemu_img(run, 'info', '-f', QEMU_FORMATS[fmt], '-U', '--output=json', path, limits=INFO_LIMITS)
+    except VirtualIronError as e:
+        raise VirtualIronError('cannot read %s as a %s image (%s); set the format it has' % (path, fmt, e))
+    info = json.loads(out)
+    check_self_contained(info, path)
+    return info
+
+
+def _vhd_info(path):
+    try:
         info = vhd.read_vhd(path)
+    except vhd.VhdError as e:
+        raise vhd.VhdError('cannot read %s as a vhd image (%s); set the format it has' % (path, e))
+    if info['vhd_type'] not in ('fixed', 'dynamic'):
+        raise vhd.VhdError('refusing %s: a %s VHD depends on a parent file; virtual_disk handles only fixed and '
+                           'dynamic VHDs' % (path, info['vhd_type']))
+    return info
+
+
+def inspect(run, path, fmt):
+    """What virtual_disk reports about the image at path, read as the format the user stated (vhd, qcow2
+    or raw): format, sizes, and for a VHD its type and creator. Refuses images that name other files."""
+    if fmt == 'vhd':
+        info = _vhd_info(path)
         result = {'format': 'vhd', 'virtual_size': info['virtual_size'], 'vhd_type': info['vhd_type'],
                   'creator': info['creator']}
     else:
-        # -U: a running guest's lock must not keep us from reading the image's size.
-        probed = json.loads(qemu_img(run, 'info', '-U', '--output', 'json', path))
-        result = {'format': probed['format'], 'virtual_size': probed['virtual-size'], 'vhd_type': None,
+        result = {'format': fmt, 'virtual_size': image_info(run, path, fmt)['virtual-size'], 'vhd_type': None,
                   'creator': None}
     block = is_block_device(path)
     result['allocation'] = _device_size(path) if block else os.stat(path).st_blocks * 512
@@ -125,17 +168,13 @@ def create(run, path, fmt, vhd_type, size):
     write_then_rename(path, _qemu_img_then_align(run, fmt, vhd_type, args))
 
 
-def source_format(run, source):
-    """The qemu-img format name of a source image; a fixed VHD is vpc, not the raw qemu-img would probe."""
-    return QEMU_FORMATS['vhd'] if _has_vhd_cookie(source) else inspect(run, source)['format']
-
-
-def convert(run, source, path, fmt, vhd_type):
-    """Copy any image qemu-img reads into a new image at path (also path itself: a format change)."""
+def convert(run, source, source_format, path, fmt, vhd_type):
+    """Copy the image at source, of the stated source_format (inspect()ed first), into a new image at path
+    (also path itself: a format change)."""
     if locked_by_qemu(run, source):
         raise VirtualIronError('cannot copy %s: a running guest uses it (QEMU holds its lock), so a copy would not be '
                                'consistent; stop the guest first' % source)
-    args = ['convert', '-q', '-f', source_format(run, source), '-O', QEMU_FORMATS[fmt]] \
+    args = ['convert', '-q', '-f', QEMU_FORMATS[source_format], '-O', QEMU_FORMATS[fmt]] \
         + create_options(fmt, vhd_type) + [source, None]
     write_then_rename(path, _qemu_img_then_align(run, fmt, vhd_type, args))
 
@@ -179,11 +218,18 @@ def _grow_loop_device(run, path):
 # ---------------------------------------------------------------- what the libvirt host knows
 
 def pool_path(conn, pool, name):
-    """The path of volume `name` of storage pool `pool` (it need not exist yet)."""
+    """The path of volume `name` of storage pool `pool` (it need not exist yet): one file name, which for
+    a pool of files must resolve inside the pool's directory (a pool of devices names its volumes itself)."""
+    check_file_name(name, 'disk name')
     found = storage.lookup_pool(conn, pool)
     if found is None:
         raise VirtualIronError('the host has no storage pool %s' % pool)
-    return os.path.join(parse_pool_xml(found.XMLDesc(0))['path'], name)
+    spec = parse_pool_xml(found.XMLDesc(0))
+    path = os.path.join(spec['path'], name)
+    if spec['type'] in FILE_POOL_TYPES:
+        check_pool_directory(spec['path'], 'storage pool %s' % pool)
+        path_inside(spec['path'], path, 'disk %s of storage pool %s' % (name, pool))
+    return path
 
 
 def refresh_pool(conn, path):

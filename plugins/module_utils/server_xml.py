@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import ipaddress
 import re
 
 try:
@@ -22,6 +23,9 @@ except ImportError:
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size, unit_multiplier
+from ansible_collections.virtualiron.infra.plugins.module_utils.validation import (
+    OBJECT_NAME_RE, check_absolute_path, check_file_name, check_free_text, check_interface_name, check_ip_address,
+    check_object_name)
 
 METADATA_NS = 'https://virtualiron.example/xmlns/server/1'
 METADATA_PREFIX = 'virtualiron'
@@ -29,8 +33,12 @@ MAX_NICS = 8
 BOOT_DEVICES = {'disk': 'hd', 'network': 'network', 'cdrom': 'cdrom'}
 DISK_FORMATS = {'raw': 'raw', 'qcow2': 'qcow2', 'vhd': 'vpc'}
 TARGET_PREFIX = {'virtio': 'vd', 'sata': 'sd', 'scsi': 'sd', 'ide': 'hd', 'xen': 'xvd'}
-NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}')
+NAME_RE = OBJECT_NAME_RE  # switch_xml imports it from here
 MAC_RE = re.compile(r'([0-9a-f]{2}:){5}[0-9a-f]{2}')
+# The characters libvirt allows in a NIC model name.
+MODEL_RE = re.compile(r'[A-Za-z0-9_-]{1,32}')
+# libvirt's domain schema keeps vCPU counts in an unsigned short.
+LIBVIRT_MAX_VCPUS = 65535
 # slice: a fixed VHD is attached as a raw slice of this many bytes from offset 0 (its virtual size),
 # which hides the footer from the guest and, unlike QEMU's vpc driver, live-migrates.
 DISK_KEYS = ('device', 'path', 'pool', 'volume', 'format', 'bus', 'cache', 'target', 'slice')
@@ -42,20 +50,19 @@ def _require_lxml():
 
 
 def _xml(text):
+    """Parse XML from libvirt. It holds what others wrote (and libvirt has written unescaped attributes):
+    no entities are expanded, and XML that cannot be read is a VirtualIronError, not a crash."""
     _require_lxml()
-    return etree.fromstring(text.encode('utf-8') if isinstance(text, str) else text,
-                            parser=etree.XMLParser(remove_blank_text=True))
+    try:
+        return etree.fromstring(text.encode('utf-8') if isinstance(text, str) else text,
+                                parser=etree.XMLParser(remove_blank_text=True, resolve_entities=False))
+    except etree.XMLSyntaxError as e:
+        raise VirtualIronError('libvirt returned XML that cannot be read (%s); correct the definition with '
+                               'virsh edit' % e)
 
 
 def to_string(element):
     return etree.tostring(element, pretty_print=True, encoding='unicode')
-
-
-def validate_name(name):
-    if not name or not NAME_RE.fullmatch(name) or '..' in name:
-        raise VirtualIronError(
-            'invalid virtual server name %r: use 1 to 64 letters, digits, ".", "_", "+" or "-", starting '
-            'with a letter or digit, without "/" or ".."' % (name,))
 
 
 # ---------------------------------------------------------------- parsing
@@ -158,8 +165,7 @@ def _check_disk(disk, hypervisor):
     device = disk.get('device') or 'disk'
     if device not in ('disk', 'cdrom', 'lun'):
         raise VirtualIronError('disk device must be disk, cdrom or lun, got %r' % (device,))
-    if not disk.get('path') and not (disk.get('pool') and disk.get('volume')):
-        raise VirtualIronError('each disk needs a path, or a pool and a volume')
+    _check_source(disk, device)
     if device == 'lun' and not str(disk.get('path') or '').startswith('/dev/'):
         raise VirtualIronError('a lun disk passes a host block device through; its path must be under /dev, '
                                'got %r' % (disk.get('path'),))
@@ -181,18 +187,42 @@ def _check_disk(disk, hypervisor):
     return dict((k, disk.get(k)) for k in DISK_KEYS)
 
 
+def _check_source(disk, device):
+    """A disk's source as the host will open it: an absolute, normalized path (a relative one would be
+    resolved against the hypervisor's working directory), or a pool and a volume in it."""
+    path, pool, volume = disk.get('path'), disk.get('pool'), disk.get('volume')
+    if bool(path) == bool(pool or volume) or not (path or (pool and volume)):
+        raise VirtualIronError('each disk needs a path, or a pool and a volume (not both)')
+    if path:
+        check_absolute_path(path, '%s path' % device)
+    else:
+        check_object_name(pool, 'storage pool')
+        check_file_name(volume, 'volume')
+
+
 def _check_nic(nic, hypervisor):
     nic = dict(nic)
     if bool(nic.get('switch')) == bool(nic.get('bridge')):
         raise VirtualIronError('each NIC is attached to exactly one of switch or bridge, got %r' % (nic,))
-    if nic.get('mac'):
-        nic['mac'] = nic['mac'].lower()
-        if not MAC_RE.fullmatch(nic['mac']):
-            raise VirtualIronError('invalid MAC address %r: write six hex pairs like 52:54:00:12:34:56' % nic['mac'])
+    if nic.get('switch'):
+        check_object_name(nic['switch'], 'virtual switch')
     else:
-        nic['mac'] = None
+        check_interface_name(nic['bridge'], 'bridge')
+    if nic.get('model') and not MODEL_RE.fullmatch(nic['model']):
+        raise VirtualIronError('invalid NIC model %r: use up to 32 letters, digits, "_" or "-"' % (nic['model'],))
+    nic['mac'] = _check_mac(nic['mac']) if nic.get('mac') else None
     nic['model'] = nic.get('model') or (None if hypervisor == 'xen' else 'virtio')
     return nic
+
+
+def _check_mac(mac):
+    mac = mac.lower()
+    if not MAC_RE.fullmatch(mac):
+        raise VirtualIronError('invalid MAC address %r: write six hex pairs like 52:54:00:12:34:56' % mac)
+    if int(mac[:2], 16) & 1:
+        raise VirtualIronError('MAC address %s is a multicast address; a NIC needs a unicast one (first byte even)'
+                               % mac)
+    return mac
 
 
 def desired_server(request, current, hypervisor):
@@ -201,7 +231,7 @@ def desired_server(request, current, hypervisor):
     hypervisor is the resolved domain type for a new server (ignored when current exists and the
     request does not name one). Returns a complete spec, or raises VirtualIronError on bad input.
     """
-    validate_name(request['name'])
+    check_object_name(request['name'], 'virtual server')
     base = current or {
         'name': request['name'], 'uuid': None, 'hypervisor': hypervisor, 'arch': None, 'machine': None,
         'vcpus': 1, 'max_vcpus': None, 'memory': 512 * 1024 ** 2, 'max_memory': None, 'boot': ['disk'],
@@ -211,13 +241,12 @@ def desired_server(request, current, hypervisor):
     spec = copy.deepcopy(base)
     if request.get('hypervisor') not in (None, 'auto'):
         spec['hypervisor'] = request['hypervisor']
-    for key in ('vcpus', 'max_vcpus', 'memory', 'max_memory', 'boot', 'description'):
+    for key in ('vcpus', 'max_vcpus', 'memory', 'max_memory', 'boot'):
         if request.get(key) is not None:
             spec[key] = request[key]
-    if request.get('tags') is not None:
-        spec['tags'] = dict((str(k), str(v)) for k, v in request['tags'].items())
+    _merge_labels(spec, request)
     _merge_sizes(spec, request, current)
-    _merge_console(spec, request)
+    _merge_console(spec, request, current)
     _merge_disks(spec, request)
     if request.get('nics') is not None:
         if len(request['nics']) > MAX_NICS:
@@ -230,6 +259,20 @@ def desired_server(request, current, hypervisor):
     return spec
 
 
+def _merge_labels(spec, request):
+    """description and tags: free text, but only what XML can hold; tag names on one line."""
+    if request.get('description') is not None:
+        spec['description'] = check_free_text(request['description'], 'description')
+    if request.get('tags') is not None:
+        spec['tags'] = dict((_tag_name(k), check_free_text(str(v), 'tag %s' % k)) for k, v in request['tags'].items())
+
+
+def _tag_name(name):
+    if not str(name):
+        raise VirtualIronError('a tag needs a name')
+    return check_free_text(str(name), 'tag name', multiline=False)
+
+
 def _merge_sizes(spec, request, current):
     """vCPUs and memory: maxima grow with the current values unless the user set them."""
     if spec['vcpus'] < 1:
@@ -238,6 +281,9 @@ def _merge_sizes(spec, request, current):
         spec['max_vcpus'] = spec['vcpus']
     if spec['max_vcpus'] < spec['vcpus']:
         raise VirtualIronError('vcpus (%d) cannot exceed max_vcpus (%d)' % (spec['vcpus'], spec['max_vcpus']))
+    if spec['max_vcpus'] > LIBVIRT_MAX_VCPUS:
+        raise VirtualIronError('a virtual server has at most %d vCPUs (libvirt\'s limit), got %d'
+                               % (LIBVIRT_MAX_VCPUS, spec['max_vcpus']))
     for key in ('memory', 'max_memory'):  # libvirt keeps memory in KiB
         if spec[key] is not None:
             spec[key] -= spec[key] % 1024
@@ -250,21 +296,42 @@ def _merge_sizes(spec, request, current):
                                % (format_size(spec['memory']), format_size(spec['max_memory'])))
 
 
-def _merge_console(spec, request):
+def _merge_console(spec, request, current):
     console = spec['console']
     if request.get('console') is not None:
         console['type'] = request['console']
     if request.get('console_listen') is not None:
-        console['listen'] = request['console_listen']
+        console['listen'] = str(check_ip_address(request['console_listen'], 'console_listen', unicast=False))
     if request.get('console_password') is not None:
-        console['password'] = request['console_password'] or None
+        console['password'] = check_free_text(request['console_password'], 'console_password', multiline=False) or None
     if console['type'] == 'none':
         spec['console'] = {'type': 'none', 'listen': None, 'password': None, 'port': None}
-    elif console['type'] == 'vnc' and len(console['password'] or '') > 8:
+        return
+    if console['type'] == 'vnc' and len(console['password'] or '') > 8:
         raise VirtualIronError('a VNC console password has at most 8 characters (a limit of the VNC protocol); '
                                'use SPICE for a longer one')
-    elif not console.get('listen'):
-        console['listen'] = '127.0.0.1'
+    console['listen'] = console.get('listen') or '127.0.0.1'
+    if _open_to_network(console) and not request.get('console_insecure') and (
+            current is None or console_settings(current['console']) != console_settings(console)):
+        raise VirtualIronError(
+            'the console would listen on %s without a password: whoever reaches that address gets the server\'s '
+            'screen and keyboard. Set console_password, or keep console_listen on 127.0.0.1 (reach it through an '
+            'SSH tunnel), or set console_insecure: true' % console['listen'])
+
+
+def _open_to_network(console):
+    """A console without a password on an address other than loopback (a host name counts as one)."""
+    if console['password']:
+        return False
+    try:
+        return not ipaddress.ip_address(console['listen']).is_loopback
+    except ValueError:
+        return True
+
+
+def console_settings(console):
+    """What defines a console (its port is libvirt's choice while it runs)."""
+    return tuple(console[k] for k in ('type', 'listen', 'password'))
 
 
 def _merge_disks(spec, request):
@@ -516,8 +583,7 @@ def _apply_nics(devices, spec):
 
 
 def _apply_console(devices, console):
-    current = _parse_console(devices)
-    if all(current[k] == console[k] for k in ('type', 'listen', 'password')):
+    if console_settings(_parse_console(devices)) == console_settings(console):
         return
     for old in devices.findall('graphics'):
         devices.remove(old)

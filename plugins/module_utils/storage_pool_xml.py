@@ -15,11 +15,31 @@ except ImportError:
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import validate_name
+from ansible_collections.virtualiron.infra.plugins.module_utils.validation import check_absolute_path
 
 POOL_TYPES = ('dir', 'logical')
 POOL_STATES = {0: 'inactive', 1: 'building', 2: 'active', 3: 'degraded', 4: 'inaccessible'}
 # What makes a pool the pool the user asked for; an existing pool that differs is refused, not redefined.
 DEFINING_KEYS = ('type', 'path', 'volume_group', 'devices')
+# Pools whose volumes are files in their target directory (the others hold devices that name themselves).
+FILE_POOL_TYPES = ('dir', 'fs', 'netfs')
+# A pool's directory is where virtual_disk creates and deletes files by name: never one of the system's
+# own. These trees hold only the system's files; these directories hold others' directories, not images.
+SYSTEM_TREES = ('/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/proc', '/run', '/sbin', '/sys', '/usr')
+SYSTEM_DIRECTORIES = ('/', '/home', '/root', '/tmp', '/var', '/var/lib', '/var/log', '/var/tmp')
+
+
+def check_pool_directory(path, what):
+    """A pool directory: absolute, without "." or ".." parts (a trailing "/" is allowed), and neither as
+    written nor resolved here (symbolic links followed) a system directory. Returns it normalized."""
+    path = check_absolute_path(path.rstrip('/') or '/', '%s directory' % what)
+    for where in (path, os.path.realpath(path)):
+        if where in SYSTEM_DIRECTORIES or any(where == t or where.startswith(t + '/') for t in SYSTEM_TREES):
+            raise VirtualIronError('refusing %s directory %s%s: it is a system directory (%s and directories in %s '
+                                   'are refused); use a directory of its own, such as /srv/images' % (
+                                       what, path, '' if where == path else ' (%s)' % where,
+                                       ', '.join(SYSTEM_DIRECTORIES), ', '.join(SYSTEM_TREES)))
+    return path
 
 
 def desired_pool(name, pool_type, path, volume_group, devices):
@@ -27,11 +47,12 @@ def desired_pool(name, pool_type, path, volume_group, devices):
     validate_name(name, 'storage pool')
     pool_type = pool_type or 'dir'
     if pool_type == 'dir':
-        if not path or not os.path.isabs(path):
-            raise VirtualIronError('a dir storage pool needs an absolute path, got %r' % (path,))
+        if not path:
+            raise VirtualIronError('a dir storage pool needs a path')
         if volume_group or devices:
             raise VirtualIronError('volume_group and devices are for logical pools only')
-        return {'name': name, 'type': 'dir', 'path': os.path.normpath(path), 'volume_group': None, 'devices': []}
+        return {'name': name, 'type': 'dir', 'path': check_pool_directory(path, 'storage pool %s' % name),
+                'volume_group': None, 'devices': []}
     if pool_type != 'logical':
         raise VirtualIronError('unknown storage pool type %r; use %s' % (pool_type, ' or '.join(POOL_TYPES)))
     group = volume_group or name

@@ -76,6 +76,9 @@ def check_ip_address(value, what, version=None, unicast=True):
         address = ipaddress.ip_address(_text(value, what))
     except ValueError:
         raise VirtualIronError('%s: %r is not an IP address' % (what, value))
+    # Python reads "fe80::1%<anything>" as a scoped IPv6 address: the scope would carry any text along.
+    if getattr(address, 'scope_id', None) is not None:
+        raise VirtualIronError('%s: %r has a scope (%%...); give the address alone' % (what, value))
     if version and address.version != version:
         raise VirtualIronError('%s: %r is not an IPv%d address' % (what, value, version))
     if unicast and (address.is_multicast or address.is_unspecified or str(address) == '255.255.255.255'):
@@ -162,13 +165,12 @@ def check_data_uri(uri, what='uri'):
         raise VirtualIronError('%s: cannot read %r as a libvirt URI: %s' % (what, uri, e))
     driver, _sep, transport = parts.scheme.partition('+')
     if driver not in DATA_URI_DRIVERS or transport not in DATA_URI_TRANSPORTS:
-        raise VirtualIronError('%s %r: only %s drivers over %s are accepted from data' % (
-            what, uri, ' and '.join(sorted(DATA_URI_DRIVERS)), ', '.join(t or 'the default transport'
-                                                                            for t in DATA_URI_TRANSPORTS)))
+        transports = ', '.join(t or 'the default transport' for t in DATA_URI_TRANSPORTS)
+        raise VirtualIronError('%s %r: only %s drivers over %s are accepted from data'
+                               % (what, uri, ' and '.join(sorted(DATA_URI_DRIVERS)), transports))
     if not parts.hostname:
         raise VirtualIronError('%s %r names no host: a URI from data must name a remote host' % (what, uri))
-    if not _is_ip(parts.hostname):
-        check_host_name(parts.hostname, '%s host' % what)
+    check_host_address(parts.hostname, '%s host' % what)
     if parts.password is not None or (parts.username is not None and not USER_NAME_RE.fullmatch(parts.username)):
         raise VirtualIronError('%s %r: a user name of letters, digits, "_", "." and "-" only, no password'
                                % (what, uri))
@@ -191,8 +193,35 @@ def _check_uri_parameters(query, uri, what):
         parameters = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError:
         raise VirtualIronError('%s %r: cannot read its parameters' % (what, uri))
+    allowed = ', '.join('%s=%s' % (key, '|'.join(values)) for key, values in sorted(DATA_URI_PARAMETERS.items()))
     for key, value in parameters:
         if value not in DATA_URI_PARAMETERS.get(key, ()):
-            raise VirtualIronError('%s %r: parameter %s=%s is not accepted from data (allowed: %s)' % (
-                what, uri, key, value, ', '.join('%s=%s' % (k, '|'.join(v)) for k, v in
-                                                 sorted(DATA_URI_PARAMETERS.items()))))
+            raise VirtualIronError('%s %r: parameter %s=%s is not accepted from data (allowed: %s)'
+                                   % (what, uri, key, value, allowed))
+
+
+# What XML 1.0 can hold: lxml refuses anything else with an error that names no option.
+NOT_XML_TEXT_RE = re.compile(u'[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
+
+
+def check_free_text(text, what, multiline=True):
+    """Free text for libvirt XML (a description, a tag, a password): characters XML can hold, on one line
+    unless multiline. May be empty."""
+    if not isinstance(text, str):
+        raise VirtualIronError('%s must be a string, got %r' % (what, text))
+    bad = NOT_XML_TEXT_RE.search(text) or (not multiline and re.search('[\r\n]', text))
+    if bad:
+        raise VirtualIronError('%s must not contain control characters%s, found %r' % (
+            what, '' if multiline else ' or line breaks', bad.group()))
+    return text
+
+
+def check_host_address(value, what):
+    """How a remote host is named: a unicast IP address or a DNS host name."""
+    if _is_ip(_text(value, what)):
+        check_ip_address(value, what)
+        return value
+    try:
+        return check_host_name(value, what)
+    except VirtualIronError:
+        raise VirtualIronError('%s: %r is neither an IP address nor a host name' % (what, value))

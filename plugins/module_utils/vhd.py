@@ -12,13 +12,16 @@ qemu-img can create and convert VHDs but cannot resize them, so growing is done 
 
 Structures are big-endian. Packing and parsing are pure functions (unit-tested byte for byte);
 `read_vhd` and `grow` do the file I/O. Every grow writes in an order that leaves a readable disk of
-the old or of the new size if it is interrupted, and nothing is written to a file whose footer does
-not check out.
+the old or of the new size if it is interrupted. Nothing is written to, and no memory beyond a fixed
+bound is allocated for, a file that is not sound by the specification's rules: a header, table or block
+outside the file or overlapping another, a block size or table size out of bounds (VHDs come from
+guests and other tools: their headers are untrusted data).
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import heapq
 import os
 import stat
 import struct
@@ -35,6 +38,17 @@ DISK_TYPES = {2: 'fixed', 3: 'dynamic', 4: 'differencing'}
 NO_OFFSET = 0xFFFFFFFFFFFFFFFF
 UNALLOCATED = 0xFFFFFFFF
 DEFAULT_BLOCK_SIZE = 2 * 1024 ** 2
+# The specification asks only for a power of two; QEMU (block/vpc.c) accepts any from 512 bytes. The upper
+# bound is VHDX's largest block, 256 MiB, so that moving one block while growing stays a bounded copy.
+MIN_BLOCK_SIZE = SECTOR
+MAX_BLOCK_SIZE = 256 * 1024 ** 2
+# The largest VHD, 2040 GiB: QEMU's VHD_MAX_SECTORS (block/vpc.c), beyond which qemu-img neither creates
+# nor opens one.
+MAX_SIZE = 0xFF000000 * SECTOR
+# The most block allocation table entries read into memory (a 16 MiB table, a few hundred MB as a
+# Python list): a 2040 GiB disk with blocks of 512 KiB or more. A header cannot make a read or a grow
+# allocate more, whatever it claims.
+MAX_TABLE_ENTRIES = 4 * 1024 ** 2
 FIXED_ALIGNMENT = 4096
 MAX_CHS_SECTORS = 65535 * 16 * 255
 # Seconds from the Unix epoch to the VHD epoch (2000-01-01 00:00:00 UTC).
@@ -156,14 +170,17 @@ def pack_dynamic_header(header):
     return _with_checksum(_DYNAMIC.pack(*values), _DYNAMIC_CHECKSUM_AT)
 
 
-def unpack_dynamic_header(raw):
+def unpack_dynamic_header(raw, where='dynamic header'):
+    """1024 bytes -> dynamic header dict; a VhdError says what is wrong with a damaged one."""
     if len(raw) != DYNAMIC_HEADER_SIZE or raw[:8] != DYNAMIC_COOKIE:
-        raise VhdError('no dynamic disk header (the "cxsparse" cookie is missing): the VHD is damaged')
+        raise VhdError('%s: no dynamic disk header (the "cxsparse" cookie is missing): the VHD is damaged' % where)
     header = dict(zip(_DYNAMIC_FIELDS, _DYNAMIC.unpack(raw)))
     if header['checksum'] != checksum(raw, _DYNAMIC_CHECKSUM_AT):
-        raise VhdError('the VHD dynamic header checksum is wrong: the disk is damaged; nothing was changed')
-    if header['block_size'] < SECTOR or header['block_size'] % SECTOR:
-        raise VhdError('the VHD block size %d is not a multiple of 512: the disk is damaged' % header['block_size'])
+        raise VhdError('%s: the VHD dynamic header checksum is wrong: the disk is damaged; nothing was changed' % where)
+    block_size = header['block_size']
+    if block_size & (block_size - 1) or not MIN_BLOCK_SIZE <= block_size <= MAX_BLOCK_SIZE:
+        raise VhdError('%s: the VHD block size %d is not a power of two from %d bytes to %d MiB: the disk is damaged; '
+                       'nothing was changed' % (where, block_size, MIN_BLOCK_SIZE, MAX_BLOCK_SIZE // 1024 ** 2))
     return header
 
 
@@ -176,6 +193,27 @@ def new_dynamic_header(size, table_offset, block_size=DEFAULT_BLOCK_SIZE):
 
 def entries_for(size, block_size):
     return -(-size // block_size)
+
+
+def check_size(size, where):
+    """Refuse a size no VHD can have, before anything is read or written: a VHD holds whole 512-byte
+    sectors, at least one, and at most MAX_SIZE (larger ones QEMU refuses to open)."""
+    if not isinstance(size, int) or size <= 0 or size % SECTOR:
+        raise VhdError('%s: a VHD size is a positive whole number of 512-byte sectors; %r is not' % (where, size))
+    if size > MAX_SIZE:
+        raise VhdError('%s: %d bytes is more than a VHD can hold (2040 GiB, %d bytes: larger ones QEMU refuses to '
+                       'open); nothing was changed' % (where, size, MAX_SIZE))
+
+
+def check_table_entries(entries, block_size, where):
+    """Refuse a block allocation table longer than a disk of MAX_SIZE needs, or than MAX_TABLE_ENTRIES,
+    before it is read or allocated."""
+    most = min(entries_for(MAX_SIZE, block_size), MAX_TABLE_ENTRIES)
+    if entries > most:
+        raise VhdError('%s: a block allocation table of %d entries for %d-byte blocks is refused: a VHD holds at most '
+                       '2040 GiB, and at most %d entries are read, so with these blocks at most %d (qemu-img convert '
+                       'makes VHDs of 2 MiB blocks); nothing was changed'
+                       % (where, entries, block_size, MAX_TABLE_ENTRIES, most))
 
 
 def bat_bytes(entries):
@@ -232,11 +270,17 @@ def _is_block(handle):
     return stat.S_ISBLK(os.fstat(handle.fileno()).st_mode)
 
 
-def _read_at(handle, offset, length):
+def _read_at(handle, offset, length, what='data'):
+    """`length` bytes at `offset`, which must lie inside the file: never a seek or a buffer beyond it."""
+    end = _container_size(handle)
+    if offset + length > end:
+        raise VhdError('%s: bytes %d to %d are past the end of the file (%d bytes): the VHD is truncated or damaged; '
+                       'nothing was changed' % (what, offset, offset + length, end))
     handle.seek(offset)
     data = handle.read(length)
     if len(data) != length:
-        raise VhdError('the VHD ends early (%d bytes wanted at offset %d): the disk is truncated' % (length, offset))
+        raise VhdError('%s: the VHD ends early (%d bytes wanted at offset %d): the disk is truncated'
+                       % (what, length, offset))
     return data
 
 
@@ -252,18 +296,49 @@ def _read_structures(handle, where):
     length = _container_size(handle)
     if length < FOOTER_SIZE:
         raise VhdError('%s: %d bytes is too small for a VHD' % (where, length))
-    footer = unpack_footer(_read_at(handle, length - FOOTER_SIZE, FOOTER_SIZE), where)
+    footer = unpack_footer(_read_at(handle, length - FOOTER_SIZE, FOOTER_SIZE, where), where)
     if DISK_TYPES[footer['disk_type']] == 'fixed':
         if footer['current_size'] > length - FOOTER_SIZE:
             raise VhdError('%s: the footer says %d bytes but the fixed VHD holds only %d: the disk is damaged'
                            % (where, footer['current_size'], length - FOOTER_SIZE))
         return footer, None, None
-    header = unpack_dynamic_header(_read_at(handle, footer['data_offset'], DYNAMIC_HEADER_SIZE))
-    if header['max_table_entries'] * header['block_size'] < footer['current_size']:
+    header = unpack_dynamic_header(_read_at(handle, footer['data_offset'], DYNAMIC_HEADER_SIZE,
+                                            '%s: the dynamic header' % where), where)
+    entries = header['max_table_entries']
+    check_table_entries(entries, header['block_size'], where)
+    if entries * header['block_size'] < footer['current_size']:
         raise VhdError('%s: the block allocation table is too small for the disk size: the disk is damaged' % where)
-    bat = unpack_bat(_read_at(handle, header['table_offset'], header['max_table_entries'] * 4),
-                     header['max_table_entries'])
+    bat = unpack_bat(_read_at(handle, header['table_offset'], entries * 4, '%s: the block allocation table' % where),
+                     entries)
+    _check_layout(_extents(footer, header, bat), length - FOOTER_SIZE, where)
     return footer, header, bat
+
+
+def _extents(footer, header, bat):
+    """(start, end, what) of every structure of a dynamic VHD but its trailing footer, in file order."""
+    at, table_at = footer['data_offset'], header['table_offset']
+    metadata = sorted([(0, FOOTER_SIZE, 'the footer copy'),
+                       (at, at + DYNAMIC_HEADER_SIZE, 'the dynamic header'),
+                       (table_at, table_at + len(bat) * 4, 'the block allocation table')])
+    size = block_bytes(header['block_size'])
+    allocated = sorted((i for i, s in enumerate(bat) if s != UNALLOCATED), key=bat.__getitem__)
+    blocks = ((bat[i] * SECTOR, bat[i] * SECTOR + size, 'the block of table entry %d' % i) for i in allocated)
+    return heapq.merge(metadata, blocks, key=lambda extent: extent[0])
+
+
+def _check_layout(extents, data_end, where):
+    """Every structure inside the file, before its footer, none overlapping another (specification,
+    "Dynamic Disk Header Format"): so a grow reads and moves only the disk's own bytes, at most the
+    file's length of them, and never overwrites one structure with another."""
+    end, previous = 0, None
+    for start, stop, what in extents:
+        if start < end:
+            raise VhdError('%s: %s (bytes %d to %d) overlaps %s: the disk is damaged; nothing was changed'
+                           % (where, what, start, stop, previous))
+        if stop > data_end:
+            raise VhdError('%s: %s ends at byte %d, past the data (the footer is at byte %d): the disk is truncated '
+                           'or damaged; nothing was changed' % (where, what, stop, data_end))
+        end, previous = stop, what
 
 
 def describe(footer, header, bat, length):
@@ -287,20 +362,25 @@ def read_vhd(path):
 def grow(path, size, grow_device=None):
     """Grow the VHD at path to `size` bytes in place; returns describe() of the result.
 
-    Refuses to shrink; a size that is already the disk's size changes nothing, except that a fixed VHD
-    file gets the padding of fixed_length() (so grow(path, its size) aligns one). A fixed VHD on a
+    Refuses, before writing anything, to shrink, to grow beyond MAX_SIZE, to grow a differencing VHD
+    (its parent would not grow with it) and any disk read_vhd refuses. A size that is already the
+    disk's size changes nothing, except that a fixed VHD file gets the padding of fixed_length() (so
+    grow(path, its size) aligns one). A fixed VHD on a
     block device keeps its footer in the device's last sector: a device smaller than size + 512 bytes
     is grown by grow_device(bytes) when given (after the footer was read, since growing moves the
     end away from it), or the grow is refused.
     """
+    check_size(size, path)
     with open(path, 'r+b') as handle:
         footer, header, bat = _read_structures(handle, path)
+        if DISK_TYPES[footer['disk_type']] == 'differencing':
+            raise VhdError('%s: a differencing VHD holds only the changes to its parent disk %r, which would not grow '
+                           'with it: merge it into its parent and grow that; nothing was changed'
+                           % (path, parent_name(header)))
         current = virtual_size(footer)
         if size < current:
             raise VhdError('%s: refusing to shrink the VHD from %d to %d bytes (data beyond the new end would be lost)'
                            % (path, current, size))
-        if size % SECTOR:
-            raise VhdError('%s: a VHD size is a whole number of 512-byte sectors; %d is not' % (path, size))
         new = resized_footer(footer, size) if size != current or footer['current_size'] != size else footer
         if header is None:
             _grow_fixed(handle, path, footer, new, grow_device)
@@ -308,8 +388,13 @@ def grow(path, size, grow_device=None):
             if _is_block(handle):
                 raise VhdError('%s: a dynamic VHD grows at its end, which a block device cannot: use a fixed VHD on '
                                'block devices' % path)
-            _grow_dynamic(handle, footer, header, bat, new)
+            _grow_dynamic(handle, path, footer, header, bat, new)
         return describe(*_read_structures(handle, path), length=_container_size(handle))
+
+
+def parent_name(header):
+    """The parent of a differencing VHD as its header names it (UTF-16 big-endian, NUL-padded)."""
+    return header['parent_name'].decode('utf-16-be', 'replace').split('\0', 1)[0]
 
 
 def fixed_length(size):
@@ -342,7 +427,7 @@ def _grow_fixed(handle, path, old, new, grow_device):
         _write_at(handle, old_at, b'\0' * FOOTER_SIZE)
 
 
-def _grow_dynamic(handle, footer, header, bat, new):
+def _grow_dynamic(handle, path, footer, header, bat, new):
     """Move the blocks the new BAT needs room for, then write the BAT, the header, the footers.
 
     Until the BAT is written the old table still points at the old copies, so an interrupted grow
@@ -350,8 +435,12 @@ def _grow_dynamic(handle, footer, header, bat, new):
     """
     entries = entries_for(new['current_size'], header['block_size'])
     entries = max(entries, header['max_table_entries'])
+    check_table_entries(entries, header['block_size'], path)
     data_end = _container_size(handle) - FOOTER_SIZE
     moves, new_bat, end = plan_bat_growth(bat, header['table_offset'], entries, header['block_size'], data_end)
+    if moves and moves[-1][1] // SECTOR >= UNALLOCATED:
+        raise VhdError('%s: a block moved to byte %d would lie beyond what a table entry can address (2 TiB): the file '
+                       'is longer than a VHD can use; nothing was changed' % (path, moves[-1][1]))
     for source, target in moves:
         _copy(handle, source, target, block_bytes(header['block_size']))
     if moves:

@@ -12,7 +12,7 @@ import os
 from ansible_collections.virtualiron.infra.plugins.module_utils import disk_image
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size
-from ansible_collections.virtualiron.infra.plugins.module_utils.vhd import SECTOR, round_up
+from ansible_collections.virtualiron.infra.plugins.module_utils.vhd import SECTOR, check_size, round_up
 
 # Actions that rewrite an existing image: never while a guest runs on it (see in_use_refusal).
 WRITES_EXISTING = ('grow', 'convert', 'remove')
@@ -28,13 +28,11 @@ def plan(current, request, source=None):
     `request` (format, vhd_type, size in bytes or None, state, source path). `source` is inspect() of
     the source image when the disk is missing and one is named. Raises VirtualIronError on refusals."""
     if request['state'] == 'absent':
-        return [('remove', None)] if current is not None else []
+        return _plan_remove(current, request)
+    if request['format'] == 'vhd' and request['size'] is not None:
+        check_size(request['size'], request['path'])  # beyond VHD's limits: refused before anything is written
     if current is None:
         return _plan_new(request, source)
-    if current['format'] != request['format']:
-        raise VirtualIronError(
-            '%s is a %s image, not %s; this module does not change an image\'s format in place: copy it to '
-            'a new path with source (and remove the old one)' % (request['path'], current['format'], request['format']))
     actions = []
     if request['format'] == 'vhd' and request['vhd_type'] not in (None, current['vhd_type']):
         if current['block_device']:
@@ -42,6 +40,14 @@ def plan(current, request, source=None):
         actions.append(('convert', request['vhd_type']))
     actions.extend(_plan_size(current['virtual_size'], request))
     return actions
+
+
+def _plan_remove(current, request):
+    if current is None:
+        return []
+    if current['block_device']:
+        raise VirtualIronError('%s is a block device: virtual_disk removes image files only' % request['path'])
+    return [('remove', None)]
 
 
 def _plan_new(request, source):
@@ -107,14 +113,12 @@ def apply_action(run, action, value, request):
     if action == 'create':
         disk_image.create(run, path, fmt, vhd_type, value)
     elif action == 'copy':
-        disk_image.convert(run, value, path, fmt, vhd_type)
+        disk_image.convert(run, value, request['source_format'], path, fmt, vhd_type)
     elif action == 'convert':
-        disk_image.convert(run, path, path, fmt, value)
+        disk_image.convert(run, path, fmt, path, fmt, value)
     elif action == 'grow':
         disk_image.grow(run, path, fmt, value)
     elif action == 'remove':
-        if disk_image.is_block_device(path):
-            raise VirtualIronError('%s is a block device: virtual_disk removes image files only' % path)
         os.unlink(path)
 
 

@@ -63,6 +63,17 @@ def host_hypervisors(conn):
     return arch, types
 
 
+def host_max_vcpus(conn, hypervisor, arch, machine):
+    """The most vCPUs this host gives one server of that type: from its domain capabilities, which know the
+    machine type's limit, or where the driver has none (Xen, test) from getMaxVcpus."""
+    try:
+        caps = etree.fromstring(conn.getDomainCapabilities(None, arch, machine, hypervisor).encode())
+    except libvirt.libvirtError:
+        return conn.getMaxVcpus(hypervisor)
+    vcpu = caps.find('vcpu')
+    return int(vcpu.get('max')) if vcpu is not None else conn.getMaxVcpus(hypervisor)
+
+
 def resolve_hypervisor(wanted, offered):
     if wanted in (None, 'auto'):
         for kind in ('kvm', 'xen', 'qemu'):
@@ -96,13 +107,22 @@ def describe_server(dom):
 
 def describe_servers(domains):
     """(dom, describe_server(dom)) for each domain that still exists: a server removed or migrated
-    away while we list is no longer one of this host's."""
+    away while we list is no longer one of this host's. A server whose definition cannot be read is
+    listed by name with the error, so that it cannot hide the host's other servers."""
     for dom in domains:
         try:
-            yield dom, describe_server(dom)
+            yield dom, _listed(dom)
         except libvirt.libvirtError as e:
             if not is_libvirt_error(e, libvirt.VIR_ERR_NO_DOMAIN):
                 raise
+
+
+def _listed(dom):
+    try:
+        return describe_server(dom)
+    except VirtualIronError as e:
+        return {'name': dom.name(), 'uuid': dom.UUIDString(), 'state': power_state(dom),
+                'autostart': bool(dom.autostart()), 'reboot_required': False, 'error': str(e)}
 
 
 class ServerConverger(object):
@@ -168,6 +188,7 @@ class ServerConverger(object):
             arch, offered = host_hypervisors(self.conn)
             hypervisor = resolve_hypervisor(wanted, offered)
         self.desired = desired_server(dict(self.request, hypervisor=hypervisor), current, hypervisor)
+        self._check_vcpus(current, arch)
         self._check_new_sources(current)
         self._vhd_slices(current)
         if current is None or comparable(current) != comparable(self.desired):
@@ -180,6 +201,17 @@ class ServerConverger(object):
                     self._apply_live(dom, current)
         self._autostart(dom)
         return dom
+
+    def _check_vcpus(self, current, arch):
+        """Refuse more vCPUs than the host gives one server (the server would not start), when they change."""
+        wanted = self.desired['max_vcpus']
+        if current is not None and wanted == current['max_vcpus']:
+            return
+        limit = host_max_vcpus(self.conn, self.desired['hypervisor'], self.desired['arch'] or arch,
+                               self.desired['machine'])
+        if wanted > limit:
+            raise VirtualIronError('%d vCPUs is more than this host gives one %s server (at most %d)'
+                                   % (wanted, self.desired['hypervisor'], limit))
 
     def _check_new_sources(self, current):
         """Refuse before anything changes if a disk or switch that is new to the server is missing."""

@@ -48,7 +48,13 @@ options:
     choices: [dir, logical]
   path:
     description:
-      - For V(dir), the directory on the host (required to define the pool; made when missing).
+      - For V(dir), the directory on the host (required to define the pool; made when missing). Absolute,
+        without C(.) or C(..) parts.
+      - "M(virtualiron.infra.virtual_disk) creates and removes files in it by name, so a system directory is refused
+        (as written and as it resolves where the module runs): C(/), C(/home), C(/root), C(/tmp), C(/var),
+        C(/var/lib), C(/var/log), C(/var/tmp), and C(/bin), C(/boot), C(/dev), C(/etc), C(/lib), C(/lib32),
+        C(/lib64), C(/proc), C(/run), C(/sbin), C(/sys), C(/usr) with everything in them. Use a directory of
+        its own, such as C(/srv/images) or C(/var/lib/libvirt/images)."
       - For V(logical), leave it out (it is C(/dev/) + the volume group).
     type: path
   volume_group:

@@ -22,6 +22,18 @@ description:
     C(qemu-img) cannot resize VHDs, so growing one is done by the collection itself (footer, dynamic header
     and block allocation table; data blocks are moved when the table must grow); data stays intact.
   - A smaller O(size) than the disk has is refused and nothing is touched. Images are never shrunk.
+  - "What it refuses, before anything is read or written: a O(path) that is relative or not normalized; a O(name)
+    that is not one file name, or that resolves outside its pool's directory; a pool on a system directory
+    (see M(virtualiron.infra.storage_pool)); anything at the path other than a regular file or a block device
+    (a character device such as C(/dev/null), a FIFO, a socket, a directory); and a symbolic link, which is
+    never followed except under C(/dev) to a block device (the names LVM and udev give devices)."
+  - "Formats are stated, never guessed from an image's contents: a disk is read as O(format) and a copy's source
+    as O(source_format), so a raw disk onto which a guest wrote a qcow2 header stays raw. A qcow2 image whose
+    header names another file (a backing file or an external data file) is refused, as a source and as an
+    existing disk, and so is a differencing VHD (it names a parent): reading one would read that file, any file
+    of the machine (the class of OpenStack's CVE-2024-32498). Flatten such an image yourself, from a trusted
+    source, with C(qemu-img convert). C(qemu-img info) runs with at most 1 GiB of address space and 30 s of CPU
+    time, as OpenStack runs it, so that a crafted header cannot exhaust the machine."
   - Copies (O(source)) and conversions are written to a hidden temporary file next to the target and renamed
     into place, so an interrupted copy never leaves a half-written disk under the target's name (it may leave
     a hidden C(.NAME.partial-XXXXXXXX) file, which is safe to delete).
@@ -53,7 +65,8 @@ attributes:
 options:
   path:
     description:
-      - Absolute path of the image (a file, or for a fixed VHD a block device) on the machine where the module runs.
+      - Absolute, normalized path of the image (a regular file, or for a fixed VHD a block device) on the machine
+        where the module runs. A symbolic link is refused, except under C(/dev) to a block device.
       - Give O(path), or O(pool) and O(name).
     type: path
   pool:
@@ -62,11 +75,15 @@ options:
         (that directory must be reachable at the same path where the module runs).
     type: str
   name:
-    description: File name of the image in O(pool).
+    description:
+      - File name of the image in O(pool) (for a logical pool, the logical volume's name).
+      - One name, without C(/), not C(.) or C(..); in a pool of files it must resolve inside the pool's directory
+        (a symbolic link there to a file elsewhere is refused).
     type: str
   format:
     description:
-      - Image format. An existing image of another format is not converted in place; copy it with O(source).
+      - Image format of the disk. An existing disk is read as this format, never probed; one that does not read
+        as this format is refused and left as it is (it is not converted in place; copy it with O(source)).
     type: str
     choices: [vhd, qcow2, raw]
     default: vhd
@@ -90,12 +107,22 @@ options:
     type: str
   source:
     description:
-      - Create the disk as a copy of this image (any format C(qemu-img) reads; a VHD is recognized as one,
-        also a fixed VHD that C(qemu-img) would take for raw). This is clone, import and export.
+      - Create the disk as a copy of this image (absolute path; a regular file, or a block device), read as
+        O(source_format). This is clone, import and export.
       - Used only when the disk does not exist; an existing disk is not overwritten.
+      - A qcow2 source with a backing file or an external data file is refused (see the description).
     type: path
+  source_format:
+    description:
+      - The format of O(source); required with it. It is never guessed from the contents, which may come from
+        a guest or a download.
+    type: str
+    choices: [vhd, qcow2, raw]
   state:
-    description: V(present) creates or changes the disk; V(absent) removes the image file.
+    description:
+      - V(present) creates or changes the disk.
+      - V(absent) removes the image file; only a regular file that reads as an image of O(format) (never a block
+        device, a link or a device node).
     type: str
     choices: [present, absent]
     default: present
@@ -106,7 +133,8 @@ options:
     type: bool
     default: false
 notes:
-  - Requires C(qemu-img) and C(qemu-io) (Debian package C(qemu-utils)) where the module runs; C(losetup) for loop devices.
+  - Requires C(qemu-img) and C(qemu-io) (Debian package C(qemu-utils)) and C(prlimit) (util-linux) where the module
+    runs; C(losetup) for loop devices.
 '''
 
 EXAMPLES = r'''
@@ -132,12 +160,14 @@ EXAMPLES = r'''
   virtualiron.infra.virtual_disk:
     path: /srv/shared/debian.vhd
     source: /srv/images/debian-12-generic-amd64.qcow2
+    source_format: qcow2
 
 - name: Export a VHD to qcow2
   virtualiron.infra.virtual_disk:
     path: /srv/export/web1.qcow2
     format: qcow2
     source: /srv/shared/web1.vhd
+    source_format: vhd
 
 - name: Remove a disk that no server uses any more
   virtualiron.infra.virtual_disk:
@@ -188,6 +218,7 @@ from ansible_collections.virtualiron.infra.plugins.module_utils import disk_imag
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
     CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt_session)
 from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size, parse_size
+from ansible_collections.virtualiron.infra.plugins.module_utils.validation import check_absolute_path
 from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_disk import (
     apply_action, describe_action, in_use_refusal, normalize_size, plan, predicted)
 
@@ -200,24 +231,41 @@ ARGUMENT_SPEC = dict(
     vhd_type=dict(type='str', choices=['dynamic', 'fixed']),
     size=dict(type='str'),
     source=dict(type='path'),
+    source_format=dict(type='str', choices=['vhd', 'qcow2', 'raw']),
     state=dict(type='str', default='present', choices=['present', 'absent']),
     force=dict(type='bool', default=False),
 )
 
 
 def disk_request(params, conn):
-    """Module parameters -> the request plan() takes: a resolved path, the size in bytes."""
+    """Module parameters -> the request plan() takes: a checked path, the size in bytes. What the module
+    must not work on (a path outside its pool, a link, a device that is not a disk) is refused here,
+    before anything is read or written."""
     request = dict(params)
     if params['pool']:
         request['path'] = disk_image.pool_path(conn, params['pool'], params['name'])
+    else:
+        check_absolute_path(params['path'], 'path')
+    disk_image.check_disk_kind(request['path'], 'path')
+    if params['source']:
+        check_absolute_path(params['source'], 'source')
+        if not params['source_format']:
+            raise VirtualIronError('source_format is required with source: give the format of %s (vhd, qcow2 or '
+                                   'raw); it is never guessed from the contents' % params['source'])
     if params['vhd_type'] and params['format'] != 'vhd':
         raise VirtualIronError('vhd_type is for format vhd only')
     request['size'] = normalize_size(parse_size(params['size'], 'size') if params['size'] else None)
     return request
 
 
-def inspect_or_none(module, path):
-    return disk_image.inspect(module.run_command, path) if os.path.exists(path) else None
+def inspect_or_none(module, path, fmt):
+    return disk_image.inspect(module.run_command, path, fmt) if os.path.exists(path) else None
+
+
+def inspect_source(module, source, fmt):
+    if disk_image.check_disk_kind(source, 'source') == 'missing':
+        raise VirtualIronError('source %s does not exist' % source)
+    return disk_image.inspect(module.run_command, source, fmt)
 
 
 def user_disk(disk):
@@ -229,12 +277,10 @@ def user_disk(disk):
 def run(module, conn):
     request = disk_request(module.params, conn)
     path = request['path']
-    current = inspect_or_none(module, path)
+    current = inspect_or_none(module, path, request['format'])
     source = None
     if current is None and request['state'] == 'present' and request['source']:
-        source = inspect_or_none(module, request['source'])
-        if source is None:
-            raise VirtualIronError('source %s does not exist' % request['source'])
+        source = inspect_source(module, request['source'], request['source_format'])
     actions = plan(current, request, source)
     users = disk_image.servers_using(conn, path)
     locked = current is not None and disk_image.locked_by_qemu(module.run_command, path)
@@ -249,7 +295,7 @@ def run(module, conn):
             apply_action(module.run_command, action, value, request)
         if actions:
             disk_image.refresh_pool(conn, path)
-        after = inspect_or_none(module, path)
+        after = inspect_or_none(module, path, request['format'])
     if after is not None:
         after['path'] = path
     return {

@@ -52,8 +52,53 @@ options:
       - All entries are checked (in a dry run) before any server is changed; a bad entry fails the task
         and nothing is changed.
       - Mutually exclusive with O(name).
+      - Each entry's options mean what the top-level options of the same name mean (see there); they are
+        declared here so that Ansible checks them and hides O(servers[].console_password) from logs and output.
     type: list
     elements: dict
+    suboptions:
+      name: {description: "As O(name); required in every entry.", type: str}
+      state: {description: "As O(state).", type: str, choices: [present, running, stopped, suspended, restarted, absent]}
+      hypervisor: {description: "As O(hypervisor).", type: str, choices: [auto, kvm, qemu, xen]}
+      vcpus: {description: "As O(vcpus).", type: int}
+      max_vcpus: {description: "As O(max_vcpus).", type: int}
+      memory: {description: "As O(memory).", type: str}
+      max_memory: {description: "As O(max_memory).", type: str}
+      boot: {description: "As O(boot).", type: list, elements: str, choices: [disk, network, cdrom]}
+      cdrom: {description: "As O(cdrom).", type: str}
+      disks:
+        description: As O(disks).
+        type: list
+        elements: dict
+        suboptions:
+          path: {description: "As O(disks[].path).", type: str}
+          pool: {description: "As O(disks[].pool).", type: str}
+          volume: {description: "As O(disks[].volume).", type: str}
+          format: {description: "As O(disks[].format).", type: str, choices: [raw, qcow2, vhd], default: raw}
+          device: {description: "As O(disks[].device).", type: str, choices: [disk, cdrom, lun], default: disk}
+          bus: {description: "As O(disks[].bus).", type: str, choices: [virtio, sata, scsi, ide, xen]}
+          cache:
+            description: As O(disks[].cache).
+            type: str
+            choices: [none, writeback, writethrough, directsync, unsafe]
+      nics:
+        description: As O(nics).
+        type: list
+        elements: dict
+        suboptions:
+          switch: {description: "As O(nics[].switch).", type: str}
+          bridge: {description: "As O(nics[].bridge).", type: str}
+          model: {description: "As O(nics[].model).", type: str}
+          mac: {description: "As O(nics[].mac).", type: str}
+      console: {description: "As O(console).", type: str, choices: [vnc, spice, none]}
+      console_listen: {description: "As O(console_listen).", type: str}
+      console_password: {description: "As O(console_password); never logged or returned.", type: str}
+      console_insecure: {description: "As O(console_insecure).", type: bool}
+      autostart: {description: "As O(autostart).", type: bool}
+      description: {description: "As O(description).", type: str}
+      tags: {description: "As O(tags).", type: dict}
+      force: {description: "As O(force).", type: bool}
+      shutdown_timeout: {description: "As O(shutdown_timeout).", type: int}
   state:
     description:
       - V(present) defines the server and leaves its power state as it is (a new server stays stopped).
@@ -77,6 +122,8 @@ options:
   vcpus:
     description:
       - Number of virtual CPUs. May exceed the host's physical cores (overcommit).
+      - Neither O(vcpus) nor O(max_vcpus) may exceed what the host's hypervisor gives one server (libvirt's
+        domain capabilities for the machine type, or C(virsh maxvcpus)); a server with more would not start.
       - Default for a new server is V(1).
     type: int
   max_vcpus:
@@ -104,7 +151,8 @@ options:
     choices: [disk, network, cdrom]
   cdrom:
     description:
-      - Path on the host of an ISO image to put in the server's CD drive, for installs.
+      - Path on the host of an ISO image to put in the server's CD drive, for installs (absolute, without
+        C(.) or C(..) parts).
       - Replaces the ISO in the existing CD drive (live on a running server); other disks are kept.
       - An empty string removes the CD drive.
     type: str
@@ -118,12 +166,13 @@ options:
       path:
         description:
           - Path on the host of the image file, or of a block device (paths under C(/dev) attach as block devices).
+          - Absolute, without C(.) or C(..) parts (a relative path would depend on the hypervisor's working directory).
         type: str
       pool:
         description: Storage pool of the volume, instead of O(disks[].path).
         type: str
       volume:
-        description: Volume name in O(disks[].pool).
+        description: Volume name in O(disks[].pool), a file name without C(/).
         type: str
       format:
         description:
@@ -173,7 +222,7 @@ options:
         description: Name of the virtual switch (libvirt network) to attach to.
         type: str
       bridge:
-        description: Name of a Linux bridge on the host to attach to, instead of a switch.
+        description: Name of a Linux bridge on the host to attach to, instead of a switch (a Linux interface name).
         type: str
       model:
         description:
@@ -181,7 +230,7 @@ options:
           - Default V(virtio); on Xen, libvirt's default.
         type: str
       mac:
-        description: MAC address. Generated by libvirt (prefix 52:54:00) when not set.
+        description: MAC address, unicast. Generated by libvirt (prefix 52:54:00) when not set.
         type: str
   console:
     description:
@@ -191,25 +240,36 @@ options:
     choices: [vnc, spice, none]
   console_listen:
     description:
-      - Address the graphical console listens on. Default V(127.0.0.1), reachable only from the host
+      - IP address the graphical console listens on. Default V(127.0.0.1), reachable only from the host
         (use an SSH tunnel); set another address only on a trusted management network.
+      - An IPv4 or IPv6 address (V(0.0.0.0) or V(::) for every address of the host); host names are refused.
+      - A console on an address other than loopback needs O(console_password), or O(console_insecure=true),
+        since whoever reaches that address gets the server's screen and keyboard. The module checks this when it
+        writes the console (a new server, or a changed console), not for a console it leaves as it is.
     type: str
   console_password:
     description:
       - Password of the graphical console. An empty string removes it.
-      - VNC allows at most 8 characters; SPICE allows longer passwords.
+      - VNC allows at most 8 characters; SPICE allows longer passwords. One line, no control characters.
+      - Never logged or returned (C(password_set) in RV(server.console) says whether one is set).
     type: str
+  console_insecure:
+    description:
+      - Allow a console without O(console_password) on an address other than loopback (see O(console_listen)).
+      - Default V(false).
+    type: bool
   autostart:
     description: Start the server when the host boots.
     type: bool
   description:
-    description: Free text describing the server.
+    description: Free text describing the server (several lines allowed; control characters are refused).
     type: str
   tags:
     description:
       - Free-form key/value labels kept in the server's libvirt metadata (namespace
         C(https://virtualiron.example/xmlns/server/1)), for inventories and policies.
       - Replaces all tags when given; V({}) removes them.
+      - Names are one line of text, values free text; control characters are refused.
     type: dict
   force:
     description:
@@ -218,7 +278,7 @@ options:
     type: bool
   shutdown_timeout:
     description:
-      - Seconds to wait for a graceful shutdown. V(0) with O(force=true) powers off at once.
+      - Seconds to wait for a graceful shutdown, V(0) or more. V(0) with O(force=true) powers off at once.
       - Default V(120).
     type: int
 notes:
@@ -362,7 +422,6 @@ pending_changes:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
     CONNECTION_ARGUMENT_SPEC, VirtualIronError, is_libvirt_error, libvirt_session)
@@ -400,14 +459,18 @@ SERVER_SPEC = dict(
     console=dict(type='str', choices=['vnc', 'spice', 'none']),
     console_listen=dict(type='str'),
     console_password=dict(type='str', no_log=True),
+    console_insecure=dict(type='bool'),
     autostart=dict(type='bool'),
     description=dict(type='str'),
     tags=dict(type='dict'),
     force=dict(type='bool'),
     shutdown_timeout=dict(type='int'),
 )
-SERVER_DEFAULTS = dict(state='present', hypervisor='auto', force=False, shutdown_timeout=120)
-ARGUMENT_SPEC = dict(CONNECTION_ARGUMENT_SPEC, servers=dict(type='list', elements='dict'), **SERVER_SPEC)
+SERVER_DEFAULTS = dict(state='present', hypervisor='auto', force=False, shutdown_timeout=120, console_insecure=False)
+# Entries of servers take the same options, declared so that Ansible checks them and hides their
+# console passwords (no_log) from the log and the result before anything else runs.
+ARGUMENT_SPEC = dict(CONNECTION_ARGUMENT_SPEC, servers=dict(type='list', elements='dict', options=SERVER_SPEC),
+                     **SERVER_SPEC)
 
 
 def server_request(params):
@@ -416,6 +479,8 @@ def server_request(params):
     request.update((k, params.get(k)) for k in SERVER_SPEC if params.get(k) is not None or k not in request)
     if not request['name']:
         raise VirtualIronError('every virtual server needs a name')
+    if request['shutdown_timeout'] < 0:
+        raise VirtualIronError('shutdown_timeout is a number of seconds, 0 or more, got %d' % request['shutdown_timeout'])
     for key in ('memory', 'max_memory'):
         if request[key] is not None:
             request[key] = parse_size(request[key], key)
@@ -427,14 +492,10 @@ def server_requests(params):
     shared = dict((k, params[k]) for k in SERVER_SPEC)
     if params['servers'] is None:
         return [server_request(shared)]
-    validator = ArgumentSpecValidator(SERVER_SPEC)
     requests = []
-    for index, entry in enumerate(params['servers']):
-        checked = validator.validate(entry)
-        if checked.error_messages:
-            raise VirtualIronError('servers[%d]: %s' % (index, '; '.join(checked.error_messages)))
+    for entry in params['servers']:
         merged = dict(shared)
-        merged.update((k, v) for k, v in checked.validated_parameters.items() if v is not None)
+        merged.update((k, v) for k, v in entry.items() if v is not None)
         requests.append(server_request(merged))
     names = [r['name'] for r in requests]
     duplicates = sorted(set(n for n in names if names.count(n) > 1))
@@ -457,8 +518,6 @@ def main():
         requests = server_requests(module.params)
     except VirtualIronError as e:
         module.fail_json(msg=str(e))
-    # Entries of servers are plain dicts to Ansible: hide their console passwords as no_log does.
-    module.no_log_values.update(r['console_password'] for r in requests if r['console_password'])
     with libvirt_session(module) as conn:
         if module.params['servers'] is None:
             result = converge(conn, requests[0], module.check_mode)

@@ -77,6 +77,13 @@ servers:
     reboot_required:
       description: The running server differs from its saved definition until it restarts.
       type: bool
+    error:
+      description:
+        - Why the server's definition could not be read (libvirt returned XML that is not well-formed, say).
+          Such a server is listed with only RV(servers[].name), C(uuid), RV(servers[].state), C(autostart) and this,
+          so that it does not hide the host's other servers.
+      type: str
+      returned: for a server whose definition cannot be read
     stats:
       description: Figures of a running server (empty for a stopped one).
       type: dict

@@ -43,3 +43,13 @@ def conn():
     for volume in connection.storagePoolLookupByName('default-pool').listAllVolumes():
         volume.delete()
     connection.close()
+
+
+@pytest.fixture
+def injected(conn):
+    """A server defined as the collection did before it checked console_listen (issue 10): libvirt writes
+    its <listen address> back unescaped, so every XML libvirt returns for it is malformed."""
+    return conn.defineXML(
+        "<domain type='test'><name>injected</name><memory>65536</memory><os><type>hvm</type></os><devices>"
+        "<graphics type='vnc' autoport='yes' listen=\"127.0.0.1' autoport='no\">"
+        "<listen type='address' address=\"127.0.0.1' autoport='no\"/></graphics></devices></domain>")

@@ -14,12 +14,21 @@ from ansible.errors import AnsibleParserError
 from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import inventory_loader
+from ansible.template import Templar
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # before ansible-core 2.19 every string is a template unless marked unsafe
+    def trust_as_template(template):
+        return template
 
 from ansible_collections.virtualiron.infra.plugins.inventory import hypervisors as hv
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 
 TEST_URI = 'test:///default'
 CLOSED_URI = 'qemu+tcp://127.0.0.1:1/system'
+DOMAIN = "<domain type='test'><name>%s</name><description>%s</description><memory unit='MiB'>16</memory>" \
+         "<os><type>hvm</type></os></domain>"
 
 
 def facts(kind='kvm', vendor='Intel', maintenance=False):
@@ -48,29 +57,55 @@ def test_default_name(uri, name):
 def test_targets_from_uris_and_registrations():
     registrations = [{'name': 'node7', 'uri': 'qemu+tcp://10.0.0.7/system', 'state': 'provisioned'},
                      {'name': 'node8', 'state': 'discovered'},
-                     {'name': 'renamed', 'uri': 'qemu+tcp://10.0.0.2/system', 'state': 'provisioned'}]
-    chosen, discovered = hv.targets(
+                     {'name': 'renamed', 'uri': 'qemu+tcp://10.0.0.2/system', 'state': 'provisioned'},
+                     {'name': 'other', 'uri': 'qemu+tcp://10.0.0.1/system', 'state': 'provisioned'}]
+    chosen, discovered, refused = hv.targets(
         ['qemu+tcp://10.0.0.1/system', {'uri': 'qemu+tcp://10.0.0.2/system', 'name': 'kvm2'}], registrations)
     assert [(t['name'], t['uri'], (t['registration'] or {}).get('name')) for t in chosen] == [
-        ('10.0.0.1', 'qemu+tcp://10.0.0.1/system', None),
-        ('kvm2', 'qemu+tcp://10.0.0.2/system', 'renamed'),      # the name given in uris wins
+        ('10.0.0.1', 'qemu+tcp://10.0.0.1/system', 'other'),    # a registration never renames an entry of uris
+        ('kvm2', 'qemu+tcp://10.0.0.2/system', 'renamed'),
         ('node7', 'qemu+tcp://10.0.0.7/system', 'node7')]
     assert discovered == [registrations[1]]
+    assert refused == {}
 
 
 def test_targets_query_a_uri_listed_twice_once():
-    chosen, _discovered = hv.targets(['test:///default', 'test:///default'], [])
+    chosen, _discovered, _refused = hv.targets(['test:///default', 'test:///default'], [])
     assert [t['name'] for t in chosen] == ['localhost']
 
 
 @pytest.mark.parametrize('uris, registrations, message', [
-    (['qemu+tcp://h/system', 'qemu+ssh://h/system'], [], 'more than one hypervisor or registered node is named h'),
-    (['qemu+tcp://h/system'], [{'name': 'h', 'state': 'discovered'}], 'named h'),
+    (['qemu+tcp://h/system', 'qemu+ssh://h/system'], [], 'more than one entry of uris is named h'),
     ([{'name': 'x'}], [], 'every entry of uris needs a uri'),
 ])
 def test_targets_refuse(uris, registrations, message):
     with pytest.raises(VirtualIronError, match=message):
         hv.targets(uris, registrations)
+
+
+def _node(name, uri=None):
+    return dict({'version': 1, 'name': name, 'state': 'provisioned' if uri else 'discovered'}, **({'uri': uri} if uri else {}))
+
+
+# A registration is data from outside: it never takes a name that is taken, nor another's URI; it is
+# refused (the plugin skips it with a warning, or fails with strict), and the others are kept.
+@pytest.mark.parametrize('registrations, refused, kept', [
+    ([_node('kvm1')], {'kvm1.json': 'kvm1 is the name of a hypervisor'}, []),
+    ([_node('h', 'qemu+tcp://10.0.0.9/system')], {'h.json': 'h is the name of a hypervisor'}, []),  # h: the URI's
+    ([_node('localhost', 'qemu+tcp://10.0.0.9/system')],
+     {'localhost.json': 'localhost is a name of the controller (localhost)'}, []),
+    ([_node('127.0.0.1')], {'127.0.0.1.json': '127.0.0.1 is a name of the controller (localhost)'}, []),
+    ([_node('n1'), _node('n1', 'qemu+tcp://10.0.0.9/system')],
+     {'n1.json': 'n1 is the name of another registered node'}, ['n1']),
+    ([_node('n1', 'qemu+tcp://10.0.0.9/system'), _node('n2', 'qemu+tcp://10.0.0.9/system')],
+     {'n2.json': 'node n1 is registered with the same uri'}, ['n1']),
+])
+def test_targets_refuse_registrations(registrations, refused, kept):
+    uris = [{'uri': 'qemu+ssh://root@kvm1.example.com/system', 'name': 'kvm1'}, 'qemu+ssh://h/system']
+    chosen, discovered, got = hv.targets(uris, registrations)
+    assert got == refused
+    assert [t['name'] for t in chosen] + [r['name'] for r in discovered] == ['kvm1', 'h'] + kept
+    assert chosen[0]['uri'] == 'qemu+ssh://root@kvm1.example.com/system' and chosen[0]['registration'] is None
 
 
 def test_hypervisor_vars_prefix_every_fact():
@@ -117,9 +152,31 @@ def test_place_servers_once_each_where_they_run():
     first = record('kvm1', servers=[{'name': 'a', 'state': 'stopped'}, {'name': 'b', 'state': 'running'}])
     second = record('kvm2', servers=[{'name': 'a', 'state': 'running'}, {'name': 'b', 'state': 'stopped'},
                                      {'name': 'c', 'state': 'stopped'}])
-    placed, duplicates = hv.place_servers([first, second, record('kvm3', error='down')])
+    placed, warnings = hv.place_servers([first, second, record('kvm3', error='down')], {})
     assert [(name, r['name']) for name, r, _s in placed] == [('a', 'kvm2'), ('b', 'kvm1'), ('c', 'kvm2')]
-    assert duplicates == ['a', 'b']
+    assert warnings == ['virtual server %s is defined on more than one hypervisor; it is listed where it runs '
+                        '(or on the first one)' % name for name in ('a', 'b')]
+
+
+# A guest names itself: it never becomes (or merges into) another host, and its name must be a host name.
+@pytest.mark.parametrize('name, why', [
+    ('kvm1', 'virtual server kvm1 has the name of a hypervisor'),
+    ('node9', 'virtual server node9 has the name of a registered node'),
+    ('localhost', 'virtual server localhost has a name of the controller (localhost)'),
+    ('::1', "invalid virtual server name '::1'"),
+    ("{{ lookup('pipe', 'id') }}", 'invalid virtual server name "{{ lookup'),
+    ('web1:22', "invalid virtual server name 'web1:22'"),
+    ('web[1:3]', 'invalid virtual server name'),
+    ('all,!kvm1', 'invalid virtual server name'),
+    ('', "invalid virtual server name ''"),
+    ('../x', 'invalid virtual server name'),
+])
+def test_place_servers_leaves_out_a_server_that_cannot_be_a_host(name, why):
+    records = [record('kvm1', servers=[{'name': name, 'state': 'running'}, {'name': 'web1', 'state': 'running'}]),
+               record('kvm2', error='down')]
+    placed, warnings = hv.place_servers(records, hv.host_names(records, [{'name': 'node9'}]))
+    assert [n for n, _r, _s in placed] == ['web1']
+    assert len(warnings) == 1 and warnings[0].startswith('a virtual server on kvm1 is not listed: ' + why)
 
 
 def test_keep_hypervisor():
@@ -132,7 +189,8 @@ def test_keep_hypervisor():
 
 
 def test_lease_addresses_ipv4_first():
-    addrs = [{'addr': 'fd00::9', 'type': 1}, {'addr': '10.0.0.9', 'type': 0}]
+    addrs = [{'addr': 'fd00::9', 'type': 1}, {'addr': '10.0.0.9', 'type': 0}, {'addr': '10.0.0.9 -oProxyCommand=x'},
+             {'addr': 'kvm1'}, {'addr': '224.0.0.1'}, {'addr': '0.0.0.0'}, {'addr': 'fe80::1%vnet0'}, {'addr': None}]
     interfaces = {'vnet0': {'hwaddr': '52:54:00:00:00:01', 'addrs': addrs},
                   'vnet1': {'hwaddr': '52:54:00:00:00:02', 'addrs': None}}
     assert hv.lease_addresses(interfaces) == ['10.0.0.9', 'fd00::9']
@@ -237,7 +295,8 @@ def test_plugin_groups_and_variables(run, conn):
     assert _members(inventory, 'virtual_servers') == servers
     assert _members(inventory, 'state_running') == servers
     host = inventory.get_host('testhost').get_vars()
-    assert (host['cpus'], host['virtualiron_uri'], host['virtualiron_hypervisor']['type']) == (16, TEST_URI, 'test')
+    # before ansible-core 2.19, compose gives text
+    assert (int(host['cpus']), host['virtualiron_uri'], host['virtualiron_hypervisor']['type']) == (16, TEST_URI, 'test')
     gone = inventory.get_host('127.0.0.1').get_vars()
     assert 'Connection refused' in gone['virtualiron_error'] and 'virtualiron_cpu' not in gone
     server = inventory.get_host(servers[0]).get_vars()
@@ -257,11 +316,13 @@ def test_plugin_filters(run, conn):
     assert 'virtual_servers' not in inventory.groups
 
 
-def test_plugin_registrations(run, tmp_path):
+def test_plugin_registrations(run, tmp_path, monkeypatch):
+    real_open, node_uri = hv.open_connection, 'qemu+tcp://10.0.0.1/system'   # the test driver plays the node
+    monkeypatch.setattr(hv, 'open_connection', lambda uri, timeout: real_open(TEST_URI if uri == node_uri else uri, timeout))
     directory = tmp_path / 'registrations'
     directory.mkdir()
     (directory / 'node1.json').write_text(json.dumps({'version': 1, 'name': 'node1', 'state': 'provisioned',
-                                                      'uri': TEST_URI, 'labels': {'rack': 'r1'}}))
+                                                      'uri': node_uri, 'labels': {'rack': 'r1'}}))
     (directory / 'node2.json').write_text(json.dumps({'version': 1, 'name': 'node2', 'state': 'discovered'}))
     (directory / 'bad.json').write_text('{}')
     inventory = run({'registrations': str(directory), 'keyed_groups': [
@@ -273,6 +334,112 @@ def test_plugin_registrations(run, tmp_path):
     assert inventory.get_host('node1').get_vars()['virtualiron_cpu']['count'] == 16
     with pytest.raises(AnsibleParserError, match='bad.json: invalid registration'):
         run({'registrations': str(directory), 'strict': True})
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    """The warnings the plugin gives."""
+    seen = []
+    monkeypatch.setattr(new_plugin().display, 'warning', lambda message, *args, **kwargs: seen.append(message))
+    return seen
+
+
+def _registrations(tmp_path, **files):
+    directory = tmp_path / 'registrations'
+    directory.mkdir(parents=True)
+    for name, document in files.items():
+        (directory / (name + '.json')).write_text(json.dumps(document))
+    return str(directory)
+
+
+def test_plugin_never_runs_a_program_a_registration_names(run, tmp_path, warnings):
+    """Issue 10, case 1: the URI of a registration ran a program on the controller."""
+    marker = tmp_path / 'ran'
+    program = tmp_path / 'program.sh'
+    program.write_text('#!/bin/sh\ntouch %s\n' % marker)
+    program.chmod(0o755)
+    directory = _registrations(tmp_path, **{
+        'ext': _node('ext', 'qemu+ext:///system?command=%s' % program),
+        'ssh': _node('ssh', 'qemu+ssh://127.0.0.1/system?command=%s&no_verify=1' % program),
+        'good': _node('good')})
+    inventory = run({'registrations': directory})
+    assert not marker.exists()
+    assert sorted(inventory.hosts) == ['good']
+    assert [w.split(': registration.uri')[0] for w in warnings] == [
+        'skipped registration %s/%s.json: invalid registration' % (directory, name) for name in ('ext', 'ssh')]
+    assert 'parameter command=%s is not accepted from data' % program in warnings[1]
+
+
+def test_plugin_skips_a_registration_whose_name_is_taken(run, tmp_path, warnings):
+    """Issue 10, case 9: two files with one node name (or a hypervisor's, or localhost's) failed the inventory."""
+    directory = _registrations(tmp_path, node1=_node('node1'), copy=_node('node1'), testhost=_node('testhost'),
+                               localhost=_node('localhost', 'qemu+tcp://127.0.0.1:1/system'))
+    config = {'uris': [{'uri': TEST_URI, 'name': 'testhost'}], 'registrations': directory}
+    inventory = run(config)
+    assert (_members(inventory, 'hypervisors'), _members(inventory, 'discovered')) == (['testhost'], ['node1'])
+    assert 'virtualiron_registration' not in inventory.get_host('testhost').get_vars()
+    assert warnings == ['skipped registration %s' % w for w in (
+        '%s/copy.json: it registers node node1, which belongs in node1.json' % directory,
+        '%s/localhost.json: localhost is a name of the controller (localhost)' % directory,
+        '%s/testhost.json: testhost is the name of a hypervisor' % directory)]
+    with pytest.raises(AnsibleParserError, match='copy.json: it registers node node1'):
+        run(dict(config, strict=True))
+    with pytest.raises(AnsibleParserError, match='localhost.json: localhost is a name of the controller'):
+        run(dict(config, strict=True, registrations=_registrations(tmp_path / 'x', localhost=_node('localhost'))))
+
+
+def test_plugin_never_merges_a_guest_into_another_host(run, conn, tmp_path, monkeypatch, warnings):
+    """Issue 10, case 3: a guest named like its hypervisor took over its entry (ansible_host above all)."""
+    for name in ('testhost', 'node1', 'localhost', 'web:22'):
+        conn.defineXML(DOMAIN % (name, ''))
+    monkeypatch.setattr(hv, '_addresses', lambda dom: ['192.0.2.66'])
+    inventory = run({'uris': [{'uri': TEST_URI, 'name': 'testhost'}], 'virtual_servers': True,
+                     'registrations': _registrations(tmp_path, node1=_node('node1'))})
+    assert sorted(inventory.hosts) == ['node1', 'test', 'testhost']
+    assert _members(inventory, 'virtual_servers') == ['test']
+    for name in ('testhost', 'node1'):
+        assert not {'ansible_host', 'virtualiron_server', 'virtualiron_host'} & set(inventory.get_host(name).get_vars())
+    assert inventory.get_host('test').get_vars()['ansible_host'] == '192.0.2.66'
+    assert sorted(warnings) == ['a virtual server on testhost is not listed: %s' % w for w in (
+        "invalid virtual server name 'web:22': use 1 to 64 letters, digits, \".\", \"_\", \"+\" or \"-\", starting "
+        'with a letter or digit, without "/" or ".."',
+        'virtual server localhost has a name of the controller (localhost)',
+        'virtual server node1 has the name of a registered node',
+        'virtual server testhost has the name of a hypervisor')]
+
+
+def _template_every_variable(inventory):
+    """What a play does with host variables: template them ({{ name }}, hostvars[host].name)."""
+    for host in inventory.hosts.values():
+        variables = host.get_vars()
+        templar = Templar(loader=DataLoader(), variables=variables)
+        for name in variables:
+            templar.template(trust_as_template('{{ %s }}' % name))
+
+
+def test_plugin_never_runs_a_template_from_outside(run, conn, tmp_path, monkeypatch):
+    """Issue 10, case 2: values from registrations and libvirt were templated on ansible-core before 2.19."""
+    marker = tmp_path / 'ran'
+    run_program = "{{ lookup('pipe', 'touch %s') }}" % marker
+    answer = '{{ 6 * 7 }}'
+    conn.defineXML(DOMAIN % ('guest', run_program))
+    real_facts = hv.host_facts
+    monkeypatch.setattr(hv, 'host_facts', lambda c: dict(real_facts(c), hostname=run_program))
+    node = dict(_node('node1'), labels={'rack': answer, 'owner': run_program},
+                hardware={'system': {'product': run_program}})
+    inventory = run({'uris': [{'uri': TEST_URI, 'name': 'testhost'}], 'virtual_servers': True,
+                     'registrations': _registrations(tmp_path, node1=node),
+                     'compose': {'described': 'virtualiron_server.description', 'named': 'virtualiron_hostname',
+                                 'rack': 'virtualiron_registration.labels.rack'},
+                     'keyed_groups': [{'key': 'virtualiron_registration.labels.rack | default(omit)', 'prefix': 'rack'}],
+                     'groups': {'answered': "virtualiron_registration.labels.rack | default('') == '42'"}})
+    _template_every_variable(inventory)
+    assert not marker.exists()
+    guest, node1 = inventory.get_host('guest').get_vars(), inventory.get_host('node1').get_vars()
+    assert (guest['described'], guest['virtualiron_server']['description']) == (run_program, run_program)
+    assert inventory.get_host('testhost').get_vars()['named'] == run_program
+    assert (node1['rack'], node1['virtualiron_registration']['hardware']['system']['product']) == (answer, run_program)
+    assert 'rack_42' not in inventory.groups and 'answered' not in inventory.groups
 
 
 def test_plugin_cache(run, monkeypatch, tmp_path):

@@ -311,3 +311,115 @@ def test_bad_change_leaves_the_server_as_it_was(converge, running):
 def test_bad_memory_is_refused_before_connecting(params, memory):
     with pytest.raises(VirtualIronError, match='memory'):
         server_request(params(name='web1', memory=memory))
+
+
+# ---------------------------------------------------------------- hostile input (issue 10)
+
+SECURE_INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
+# Each is refused with a clear message before anything is defined or changed.
+HOSTILE = [
+    ({'console_listen': "127.0.0.1' autoport='no"}, r"console_listen: .* is not an IP address"),
+    ({'console_listen': "fe80::1%x' autoport='no"}, 'console_listen: .* has a scope'),
+    ({'console_listen': 'localhost'}, "console_listen: 'localhost' is not an IP address"),
+    ({'console_listen': '0.0.0.0'}, 'the console would listen on 0.0.0.0 without a password'),
+    ({'console_listen': '0::0', 'console': 'spice'}, 'the console would listen on :: without a password'),
+    ({'console_password': 'a\nb'}, 'console_password must not contain control characters or line breaks'),
+    ({'vcpus': 10000}, '10000 vCPUs is more than this host gives one test server \\(at most 32\\)'),
+    ({'max_vcpus': 33}, '33 vCPUs is more than this host gives one test server'),
+    ({'vcpus': 70000}, "at most 65535 vCPUs \\(libvirt's limit\\), got 70000"),
+    ({'disks': [{'path': 'images/web1.img'}]}, "disk path must be an absolute path .*got 'images/web1.img'"),
+    ({'disks': [{'path': POOL_DIR + '/../etc/web1.img'}]}, 'disk path must be an absolute path'),
+    ({'disks': [{'path': '/dev/../etc/shadow', 'device': 'lun'}]}, 'lun path must be an absolute path'),
+    ({'cdrom': 'install.iso'}, "cdrom path must be an absolute path .*got 'install.iso'"),
+    ({'disks': [{'pool': '../etc', 'volume': 'a.img'}]}, "invalid storage pool name '../etc'"),
+    ({'disks': [{'pool': 'default-pool', 'volume': '../victim.raw'}]}, "invalid volume '../victim.raw'"),
+    ({'disks': [{'path': POOL_DIR + '/a.img', 'pool': 'default-pool', 'volume': 'a.img'}]}, r'\(not both\)'),
+    ({'nics': [{'bridge': "br0' x"}]}, "invalid bridge name \"br0' x\""),
+    ({'nics': [{'bridge': 'br0\nbr1'}]}, 'invalid bridge name'),
+    ({'nics': [{'bridge': 'bridge-longer-than-15'}]}, 'invalid bridge name'),
+    ({'nics': [{'switch': 'a/b'}]}, "invalid virtual switch name 'a/b'"),
+    ({'nics': [{'bridge': 'br0', 'model': "virtio'/><x"}]}, 'invalid NIC model'),
+    ({'nics': [{'bridge': 'br0', 'mac': '01:00:5e:00:00:01'}]}, 'MAC address 01:00:5e:00:00:01 is a multicast'),
+    ({'description': 'NUL\x00here'}, 'description must not contain control characters'),
+    ({'description': '\x1b[2J'}, 'description must not contain control characters'),
+    ({'tags': {'a\nb': 'x'}}, 'tag name must not contain control characters or line breaks'),
+    ({'tags': {'': 'x'}}, 'a tag needs a name'),
+    ({'tags': {'k': 'bell\x07'}}, 'tag k must not contain control characters'),
+]
+
+
+@pytest.mark.parametrize('options, message', HOSTILE)
+def test_hostile_input_defines_nothing(converge, conn, options, message):
+    with pytest.raises(VirtualIronError, match=message):
+        converge(**options)
+    assert domain_names(conn) == ['test']
+
+
+@pytest.mark.parametrize('options, message', HOSTILE)
+def test_hostile_input_leaves_a_server_as_it_was(converge, conn, options, message):
+    converge(state='running', description='before')
+    dom = conn.lookupByName('web1')
+    definition, live = dom.XMLDesc(SECURE_INACTIVE), dom.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE)
+    with pytest.raises(VirtualIronError, match=message):
+        converge(state='running', **options)
+    assert (dom.XMLDesc(SECURE_INACTIVE), dom.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE)) == (definition, live)
+
+
+@pytest.mark.parametrize('options', [
+    {'console_listen': '0.0.0.0', 'console_password': 'pw'},
+    {'console_listen': '::', 'console_insecure': True},
+    {'console_listen': '::1'},
+    {'console_listen': '127.0.0.2'},
+])
+def test_console_beyond_the_host_with_a_password_or_said_so(converge, conn, options):
+    result = converge(**options)
+    assert result['server']['console']['listen'] == options['console_listen']
+    assert converge(**options)['changes'] == []
+
+
+def test_an_open_console_left_as_it_is_does_not_block_other_changes(converge, conn):
+    converge(console_listen='0.0.0.0', console_insecure=True)
+    assert converge(vcpus=2)['changes'] == ['definition updated']
+    with pytest.raises(VirtualIronError, match='without a password'):
+        converge(console='spice')
+
+
+def test_vcpus_up_to_the_host_maximum(converge, conn):
+    assert converge(vcpus=32)['server']['max_vcpus'] == 32
+
+
+def test_a_server_above_the_host_maximum_keeps_its_other_changes(converge, conn):
+    """A server defined elsewhere with more vCPUs than this host gives is still managed, as long as
+    the vCPUs do not change."""
+    conn.defineXML("<domain type='test'><name>web1</name><memory>524288</memory><vcpu>40</vcpu>"
+                   "<os><type>hvm</type></os></domain>")
+    assert converge(description='moved here')['changes'] == ['definition updated']
+
+
+class DomainCapabilities(object):
+    """A connection whose driver has domain capabilities (as QEMU's does) with a vCPU limit of 255."""
+
+    def __init__(self, conn):
+        self._conn = conn
+        self.asked = None
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    def getDomainCapabilities(self, emulator, arch, machine, virttype, flags=0):
+        self.asked = (emulator, arch, machine, virttype)
+        return "<domainCapabilities><vcpu max='255'/></domainCapabilities>"
+
+
+def test_the_vcpu_limit_comes_from_domain_capabilities(conn, params):
+    host = DomainCapabilities(conn)
+    request = server_request(params(name='web1', vcpus=256))
+    with pytest.raises(VirtualIronError, match=r'at most 255\)'):
+        ServerConverger(host, request).run()
+    assert host.asked == (None, 'i686', None, 'test')
+    assert ServerConverger(host, server_request(params(name='web1', vcpus=100))).run()['changes'] == ['created']
+
+
+def test_a_definition_libvirt_writes_back_malformed_is_refused_clearly(converge, injected):
+    with pytest.raises(VirtualIronError, match='libvirt returned XML that cannot be read .*virsh edit'):
+        converge(name='injected', vcpus=2)

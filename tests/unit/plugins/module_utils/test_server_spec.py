@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import (
-    DISK_KEYS, comparable, desired_server, pair_disks, pair_nics, parse_server, user_view, validate_name)
+    DISK_KEYS, comparable, desired_server, pair_disks, pair_nics, parse_server, user_view)
 
 MiB, GiB = 1024 ** 2, 1024 ** 3
 IMAGES = '/var/lib/libvirt/images/'
@@ -35,15 +35,15 @@ def desired(current=None, resolved='kvm', **request):
 # ---------------------------------------------------------------- names
 
 @pytest.mark.parametrize('name', ['web1', 'a', '9lives', 'db-1.example_2+x', 'A' * 64, 'a.b'])
-def test_validate_name_accepts(name):
-    validate_name(name)
+def test_names_accepted(name):
+    assert desired(name=name)['name'] == name
 
 
 @pytest.mark.parametrize('name', ['a/b', '..', 'a..b', '', None, 'a' * 65, '.hidden', '-x', 'web 1', 'wéb',
                                   'web1\n'])
-def test_validate_name_refuses(name):
+def test_names_refused(name):
     with pytest.raises(VirtualIronError, match='invalid virtual server name'):
-        validate_name(name)
+        desired(name=name)
 
 
 # ---------------------------------------------------------------- parsing

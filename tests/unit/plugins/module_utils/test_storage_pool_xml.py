@@ -11,7 +11,7 @@ from lxml import etree
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import (
-    build_pool_xml, definition_conflicts, desired_pool, parse_pool_xml, requested_pool)
+    build_pool_xml, check_pool_directory, definition_conflicts, desired_pool, parse_pool_xml, requested_pool)
 
 # A dir pool as libvirt 9.0 returns it.
 LIBVIRT_DIR_POOL = """<pool type='dir'>
@@ -61,8 +61,9 @@ def test_parse_libvirt_pool_with_sizes():
 
 
 @pytest.mark.parametrize('args, message', [
-    (('images', 'dir', None, None, None), 'needs an absolute path'),
-    (('images', 'dir', 'relative/dir', None, None), 'needs an absolute path'),
+    (('images', 'dir', None, None, None), 'needs a path'),
+    (('images', 'dir', 'relative/dir', None, None), 'must be an absolute path'),
+    (('images', 'dir', '/srv/../etc/images', None, None), 'must be an absolute path without "." or ".." parts'),
     (('images', 'dir', '/srv/images', 'vg', None), 'for logical pools only'),
     (('images', 'dir', '/srv/images', None, ['/dev/sdb']), 'for logical pools only'),
     (('vmdisks', 'logical', '/srv/images', None, None), 'has its volumes in /dev/vmdisks'),
@@ -91,3 +92,24 @@ def test_logical_devices_compared_only_when_libvirt_lists_them():
         "devices: ['/dev/sdb', '/dev/sdc'], not ['/dev/sdd']"]
     assert definition_conflicts(adopted, requested_pool(None, None, 'vg1', ['/dev/sdd'])) == []
     assert definition_conflicts(adopted, requested_pool(None, None, 'vg2', None)) == ['volume group: vg1, not vg2']
+
+
+@pytest.mark.parametrize('path', ['/', '/etc', '/etc/libvirt', '/usr', '/bin', '/boot', '/dev', '/dev/shm', '/proc',
+                                  '/sys', '/run', '/run/user', '/var', '/var/lib', '/root', '/home', '/tmp', '//'])
+def test_system_directories_are_not_pool_directories(path):
+    with pytest.raises(VirtualIronError, match='is a system directory'):
+        check_pool_directory(path, 'storage pool p')
+
+
+def test_a_link_to_a_system_directory_is_refused_by_what_it_resolves_to(tmp_path):
+    link = tmp_path / 'images'
+    link.symlink_to('/etc')
+    with pytest.raises(VirtualIronError, match='directory %s \\(/etc\\): it is a system directory' % link):
+        check_pool_directory(str(link), 'storage pool p')
+
+
+@pytest.mark.parametrize('path, normalized', [('/srv/images', '/srv/images'), ('/srv/images/', '/srv/images'),
+                                              ('/var/lib/libvirt/images', '/var/lib/libvirt/images'),
+                                              ('/home/vm/disks', '/home/vm/disks')])
+def test_pool_directories_of_their_own_are_accepted(path, normalized):
+    assert check_pool_directory(path, 'storage pool p') == normalized

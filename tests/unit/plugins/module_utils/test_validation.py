@@ -162,3 +162,33 @@ def test_file_kind(tmp_path):
             v.check_file_kind(str(tmp_path / name), 'disk')
     with pytest.raises(VirtualIronError, match='character|device'):
         v.check_file_kind('/dev/null', 'disk')
+
+
+@pytest.mark.parametrize('value', ["fe80::1%x' autoport='no", 'fe80::1%eth0'])
+def test_ip_address_refuses_a_scope(value):
+    with pytest.raises(VirtualIronError, match='has a scope'):
+        v.check_ip_address(value, 'address', unicast=False)
+
+
+def test_free_text():
+    assert v.check_free_text('two\nlines\tand ünïcode', 'description') == 'two\nlines\tand ünïcode'
+    assert v.check_free_text('', 'description') == ''
+    for text, multiline in (('a\x00b', True), ('bell\x07', True), ('\ufffe', True), ('a\nb', False)):
+        with pytest.raises(VirtualIronError, match='description must not contain control characters'):
+            v.check_free_text(text, 'description', multiline)
+    with pytest.raises(VirtualIronError, match='must be a string'):
+        v.check_free_text(None, 'description')
+
+
+@pytest.mark.parametrize('value', ['10.0.1.15', 'fd00::15', 'bmc-15.example.com', 'bmc15'])
+def test_host_address(value):
+    assert v.check_host_address(value, 'bmc') == value
+
+
+@pytest.mark.parametrize('value, message', [
+    ('bmc 15', 'neither an IP address nor a host name'), ('-bmc', 'neither'), ('a..b', 'neither'),
+    ('224.0.0.1', 'not a unicast address'), ('fe80::1%eth0', 'has a scope'), ('', 'non-empty string'),
+    ('bmc\n', 'control characters'), (15, 'non-empty string')])
+def test_host_address_refused(value, message):
+    with pytest.raises(VirtualIronError, match=message):
+        v.check_host_address(value, 'bmc')

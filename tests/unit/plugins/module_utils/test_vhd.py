@@ -7,7 +7,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import json
 import os
+import resource
 import shutil
 import struct
 import subprocess
@@ -17,6 +19,7 @@ import pytest
 from ansible_collections.virtualiron.infra.plugins.module_utils import vhd
 
 MIB = 1024 ** 2
+TIB = 1024 ** 4
 BLOCK = vhd.DEFAULT_BLOCK_SIZE
 UID = bytes(range(16))
 
@@ -55,20 +58,20 @@ def write_fixed(path, size, data=b''):
         handle.write(vhd.pack_footer(footer(size)))
 
 
-def write_dynamic(path, size, blocks=None, table_offset=1536):
+def write_dynamic(path, size, blocks=None, table_offset=1536, block_size=BLOCK):
     """A dynamic VHD laid out as QEMU does: blocks {index: one byte repeated} stored in index order."""
     blocks = blocks or {}
-    entries = vhd.entries_for(size, BLOCK)
+    entries = vhd.entries_for(size, block_size)
     bat = [vhd.UNALLOCATED] * entries
     offset = table_offset + vhd.bat_bytes(entries)
     body = b''
     for index in sorted(blocks):
         bat[index] = (offset + len(body)) // 512
-        body += b'\xff' * 512 + blocks[index] * BLOCK
+        body += b'\xff' * (vhd.block_bytes(block_size) - block_size) + blocks[index] * block_size
     raw_footer = vhd.pack_footer(footer(size, 'dynamic'))
     with open(path, 'wb') as handle:
         handle.write(raw_footer)
-        handle.write(vhd.pack_dynamic_header(vhd.new_dynamic_header(size, table_offset)))
+        handle.write(vhd.pack_dynamic_header(vhd.new_dynamic_header(size, table_offset, block_size)))
         handle.seek(table_offset)
         handle.write(vhd.pack_bat(bat))
         handle.write(body)
@@ -76,16 +79,34 @@ def write_dynamic(path, size, blocks=None, table_offset=1536):
 
 
 def digest(path):
+    """SHA-256 of where the file holds data and what (cheap for a sparse file of terabytes), its length."""
+    sha = hashlib.sha256()
     with open(path, 'rb') as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
+        length = handle.seek(0, os.SEEK_END)
+        offset = 0
+        while offset < length:
+            try:
+                start = os.lseek(handle.fileno(), offset, os.SEEK_DATA)
+            except OSError:  # ENXIO: only a hole remains
+                break
+            offset = os.lseek(handle.fileno(), start, os.SEEK_HOLE)
+            handle.seek(start)
+            sha.update(b'%d:' % start + handle.read(offset - start))
+    sha.update(b'length %d' % length)
+    return sha.hexdigest()
+
+
+def snapshot(path):
+    status = os.stat(path)
+    return digest(path), status.st_size, status.st_mtime_ns
 
 
 def assert_refused_without_write(path, size, message):
-    """grow(path, size) fails with message and the file is byte for byte what it was."""
-    before = digest(path)
+    """grow(path, size) fails with message and the file is byte for byte what it was, mtime included."""
+    before = snapshot(path)
     with pytest.raises(vhd.VhdError, match=message):
         vhd.grow(path, size)
-    assert digest(path) == before
+    assert snapshot(path) == before
 
 
 def block_content(path, sector):
@@ -339,21 +360,200 @@ def test_virtual_size_reads_chs_for_old_creators_and_current_size_for_others():
     assert vhd.virtual_size(footer(5 * MIB, creator=b'win ')) == 5 * MIB
 
 
+# ---------------------------------------------------------------- hostile headers and sizes (issue 10)
+
+BLOCK_BYTES = vhd.block_bytes(BLOCK)
+# write_dynamic(path, 3 MiB, {0: ..., 1: ...}): footer copy, header, table at 1536 (2 entries, padded to
+# 512 bytes), block 0 at 2048 (sector 4), block 1 right after it (sector 4101), footer.
+HOSTILE_LENGTH = 2048 + 2 * BLOCK_BYTES + 512
+
+
+@pytest.fixture
+def bounded_memory():
+    """At most 1 GiB more address space while the test runs: a header that makes the library allocate
+    gigabytes fails the test with MemoryError instead of swapping the machine."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open('/proc/self/statm') as handle:
+        in_use = int(handle.read().split()[0]) * os.sysconf('SC_PAGE_SIZE')
+    resource.setrlimit(resource.RLIMIT_AS, (in_use + 1024 * MIB, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def rewrite_header(path, **fields):
+    """Dynamic header fields replaced, with a fresh checksum: only the fields themselves are wrong."""
+    with open(path, 'r+b') as handle:
+        handle.seek(512)
+        header = dict(vhd.unpack_dynamic_header(handle.read(1024)), **fields)
+        handle.seek(512)
+        handle.write(vhd.pack_dynamic_header(header))
+
+
+def rewrite_footers(path, **fields):
+    """Both footers of a dynamic VHD with fields replaced, with fresh checksums."""
+    with open(path, 'r+b') as handle:
+        length = handle.seek(0, os.SEEK_END)
+        handle.seek(length - 512)
+        raw = vhd.pack_footer(dict(vhd.unpack_footer(handle.read(512)), **fields))
+        for offset in (0, length - 512):
+            handle.seek(offset)
+            handle.write(raw)
+
+
+def rewrite_bat(path, **entries):
+    """Table entries e0=..., e1=... replaced by sector numbers."""
+    with open(path, 'r+b') as handle:
+        for name, sector in entries.items():
+            handle.seek(1536 + 4 * int(name[1:]))
+            handle.write(struct.pack('>I', sector))
+
+
+HOSTILE_DYNAMIC = [
+    ('table-of-0xffffffff-entries', rewrite_header, {'max_table_entries': 0xFFFFFFFF},
+     'table of 4294967295 entries'),
+    ('table-longer-than-2040GiB-needs', rewrite_header, {'max_table_entries': 1044481},
+     'table of 1044481 entries'),
+    ('block-size-not-a-power-of-two', rewrite_header, {'block_size': 3 * MIB}, 'not a power of two'),
+    ('block-size-above-256MiB', rewrite_header, {'block_size': 512 * MIB, 'max_table_entries': 1},
+     'not a power of two from 512 bytes to 256 MiB'),
+    ('block-size-below-512', rewrite_header, {'block_size': 256}, 'not a power of two'),
+    ('header-at-2**64-1', rewrite_footers, {'data_offset': vhd.NO_OFFSET}, 'the dynamic header: bytes .* past the end'),
+    ('header-past-the-end', rewrite_footers, {'data_offset': HOSTILE_LENGTH},
+     'the dynamic header: bytes .* past the end'),
+    ('table-at-2**64-1', rewrite_header, {'table_offset': vhd.NO_OFFSET},
+     'the block allocation table: bytes .* past the end'),
+    ('table-over-the-header', rewrite_header, {'table_offset': 520},  # reads the header's 0xFF.. data offset
+     'the block allocation table .* overlaps the dynamic header'),
+    ('table-over-the-footer', rewrite_header, {'table_offset': HOSTILE_LENGTH - 516},
+     'the block allocation table ends at byte %d, past the data' % (HOSTILE_LENGTH - 508)),
+    ('block-outside-the-file', rewrite_bat, {'e1': (HOSTILE_LENGTH + 100 * MIB) // 512},
+     'the block of table entry 1 ends at byte .* past the data'),
+    ('block-over-the-footer', rewrite_bat, {'e1': (HOSTILE_LENGTH - 1024) // 512},
+     'the block of table entry 1 ends at byte .* past the data'),
+    ('block-on-the-footer-copy', rewrite_bat, {'e0': 0}, 'the block of table entry 0 .* overlaps the footer copy'),
+    ('block-on-the-header', rewrite_bat, {'e0': 1}, 'the block of table entry 0 .* overlaps the dynamic header'),
+    ('two-entries-one-block', rewrite_bat, {'e1': 4}, 'entry 1 .* overlaps the block of table entry 0'),
+    ('overlapping-blocks', rewrite_bat, {'e1': 5}, 'entry 1 .* overlaps the block of table entry 0'),
+]
+
+
+@pytest.mark.parametrize('rewrite, fields, message', [case[1:] for case in HOSTILE_DYNAMIC],
+                         ids=[case[0] for case in HOSTILE_DYNAMIC])
+def test_hostile_dynamic_vhd_is_refused_before_any_write_or_allocation(tmp_path, bounded_memory, rewrite, fields,
+                                                                       message):
+    path = str(tmp_path / 'h.vhd')
+    write_dynamic(path, 3 * MIB, {0: b'a', 1: b'b'})
+    assert os.path.getsize(path) == HOSTILE_LENGTH
+    rewrite(path, **fields)
+    with pytest.raises(vhd.VhdError, match=message):
+        vhd.read_vhd(path)
+    assert_refused_without_write(path, 1024 ** 3, message)
+
+
+@pytest.mark.parametrize('size, message', [
+    (vhd.MAX_SIZE + 512, 'more than a VHD can hold'),
+    (3 * TIB, 'more than a VHD can hold'),
+    (1000000 * TIB, 'more than a VHD can hold'),
+    (0, 'positive whole number of 512-byte sectors'),
+    (-512, 'positive whole number of 512-byte sectors'),
+    (float(1024 ** 3), 'positive whole number of 512-byte sectors'),
+])
+@pytest.mark.parametrize('kind', ['fixed', 'dynamic'])
+def test_size_no_vhd_can_have_is_refused_before_any_write(tmp_path, bounded_memory, kind, size, message):
+    path = str(tmp_path / 'x.vhd')
+    (write_fixed if kind == 'fixed' else write_dynamic)(path, 3 * MIB)
+    assert_refused_without_write(path, size, message)
+
+
+def test_grow_whose_table_would_exceed_the_bound_is_refused_without_allocating_it(tmp_path, bounded_memory):
+    path = str(tmp_path / 's.vhd')
+    write_dynamic(path, MIB, {0: b'a'}, block_size=512)
+    assert vhd.read_vhd(path)['block_size'] == 512
+    assert_refused_without_write(path, TIB, 'table of %d entries for 512-byte blocks' % (TIB // 512))
+    assert_refused_without_write(path, (vhd.MAX_TABLE_ENTRIES + 1) * 512, 'is refused')
+
+
+def test_differencing_vhd_is_read_but_not_grown(tmp_path):
+    path = str(tmp_path / 'child.vhd')
+    write_dynamic(path, 3 * MIB, {0: b'a'})
+    rewrite_footers(path, disk_type=4)
+    rewrite_header(path, parent_name='base.vhd'.encode('utf-16-be'))
+    assert vhd.read_vhd(path)['vhd_type'] == 'differencing'
+    assert_refused_without_write(path, 4 * MIB, "differencing VHD .* its parent disk 'base.vhd'")
+
+
+def test_grow_that_would_move_a_block_beyond_what_a_table_entry_addresses_is_refused(tmp_path):
+    """Sector numbers are 32 bits: a block moved past 2 TiB (here: after unused space in a sparse file)
+    could not be recorded in the table."""
+    path = str(tmp_path / 'long.vhd')
+    write_dynamic(path, 3 * MIB, {0: b'a'})
+    with open(path, 'r+b') as handle:
+        handle.seek(-512, os.SEEK_END)
+        raw_footer = handle.read(512)
+        handle.seek(2 * TIB)
+        handle.write(raw_footer)
+    assert vhd.read_vhd(path)['allocated_blocks'] == 1
+    assert_refused_without_write(path, 1024 ** 3, 'beyond what a table entry can address')
+
+
+def test_the_limits_follow_qemu():
+    assert vhd.MAX_SIZE == 2040 * 1024 ** 3
+    assert vhd.entries_for(vhd.MAX_SIZE, 512 * 1024) <= vhd.MAX_TABLE_ENTRIES  # 512 KiB blocks reach 2040 GiB
+
+
 # ---------------------------------------------------------------- against qemu-img, where it exists
 
 needs_qemu_img = pytest.mark.skipif(shutil.which('qemu-img') is None, reason='qemu-img is not installed')
+
+
+def qemu_img_create(path, subformat, size):
+    return subprocess.call(['qemu-img', 'create', '-q', '-f', 'vpc', '-o', 'subformat=%s,force_size=on' % subformat,
+                            path, str(size)], stderr=subprocess.DEVNULL)
+
+
+def assert_qemu_reads(path, size):
+    """qemu-img opens it as a VHD of size (its vpc driver checks the header, table and size limit on
+    open; `qemu-img check` does not support vpc) and qemu-io reads its last sector."""
+    info = json.loads(subprocess.check_output(['qemu-img', 'info', '-f', 'vpc', '--output', 'json', path]))
+    assert info['virtual-size'] == size
+    subprocess.check_call(['qemu-io', '-f', 'vpc', '-r', '-c', 'read %d 512' % (size - 512), path],
+                          stdout=subprocess.DEVNULL)
 
 
 @needs_qemu_img
 @pytest.mark.parametrize('subformat', ['dynamic', 'fixed'])
 def test_qemu_img_images_read_and_grow(tmp_path, subformat):
     path = str(tmp_path / 'q.vhd')
-    subprocess.check_call(['qemu-img', 'create', '-q', '-f', 'vpc', '-o', 'subformat=%s,force_size=on' % subformat,
-                           path, '5M'])
+    assert qemu_img_create(path, subformat, '5M') == 0
     assert vhd.read_vhd(path)['vhd_type'] == subformat
     vhd.grow(path, 600 * MIB)
-    out = subprocess.check_output(['qemu-img', 'info', '-f', 'vpc', '--output', 'json', path])
-    assert b'"virtual-size": %d' % (600 * MIB) in out
+    assert_qemu_reads(path, 600 * MIB)
+
+
+@needs_qemu_img
+@pytest.mark.parametrize('subformat', ['dynamic', 'fixed'])
+def test_qemu_img_agrees_on_the_largest_vhd_and_a_grow_to_it_opens(tmp_path, subformat):
+    """qemu-img creates a VHD of MAX_SIZE and refuses one sector more; a grow to exactly MAX_SIZE (sparse)
+    gives a file it opens, one sector more is refused."""
+    assert qemu_img_create(str(tmp_path / 'max.vhd'), subformat, vhd.MAX_SIZE) == 0
+    assert qemu_img_create(str(tmp_path / 'over.vhd'), subformat, vhd.MAX_SIZE + 512) != 0
+    path = str(tmp_path / 'q.vhd')
+    assert qemu_img_create(path, subformat, '5M') == 0
+    assert_refused_without_write(path, vhd.MAX_SIZE + 512, 'more than a VHD can hold')
+    assert vhd.grow(path, vhd.MAX_SIZE)['virtual_size'] == vhd.MAX_SIZE
+    assert_qemu_reads(path, vhd.MAX_SIZE)
+
+
+@needs_qemu_img
+def test_small_blocks_grow_within_the_table_bound_and_qemu_reads_them(tmp_path):
+    path = str(tmp_path / 's.vhd')
+    write_dynamic(path, MIB, {0: b'a', 1: b'b'}, block_size=512)
+    vhd.grow(path, 64 * MIB)
+    assert_qemu_reads(path, 64 * MIB)
+    subprocess.check_call(['qemu-io', '-f', 'vpc', '-r', '-c', 'read -P 0x61 0 512', '-c', 'read -P 0x62 512 512',
+                           path], stdout=subprocess.DEVNULL)
 
 
 def test_footer_struct_is_512_bytes_and_header_1024():

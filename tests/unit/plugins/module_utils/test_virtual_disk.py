@@ -62,8 +62,12 @@ def test_plan_copy_then_grow_past_the_source():
     (None, {'source': '/s', 'size': 4 * MIB}, disk(virtual_size=5 * MIB), 'refusing to shrink'),
     (None, {}, None, 'give size \\(or source\\)'),
     (None, {'path': '/dev/vg0/x', 'size': MIB}, None, 'there is no block device /dev/vg0/x'),
-    (disk(format='raw', vhd_type=None), {}, None, 'is a raw image, not vhd'),
+    (disk(block_device=True), {'state': 'absent'}, None, 'block device: virtual_disk removes image files only'),
     (disk(vhd_type='fixed', block_device=True), {'vhd_type': 'dynamic'}, None, 'block device'),
+    # beyond VHD's 2040 GiB: refused while planning, so check mode reports no change and nothing is written
+    (disk(), {'size': 3 * 1024 ** 4}, None, 'more than a VHD can hold'),
+    (None, {'size': 2040 * 1024 ** 3 + 512}, None, 'more than a VHD can hold'),
+    (None, {'source': '/s', 'size': 3 * 1024 ** 4}, disk(format='qcow2', virtual_size=MIB), 'more than a VHD'),
 ])
 def test_plan_refuses(current, options, source, message):
     with pytest.raises(VirtualIronError, match=message):

@@ -10,7 +10,8 @@ import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage import lookup_pool, pool_facts
-from ansible_collections.virtualiron.infra.plugins.modules.storage_pool import ARGUMENT_SPEC, PoolConverger
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import SYSTEM_DIRECTORIES, SYSTEM_TREES
+from ansible_collections.virtualiron.infra.plugins.modules.storage_pool import ARGUMENT_SPEC, DOCUMENTATION, PoolConverger
 
 NAME = 'vi3l-pool'
 
@@ -121,3 +122,16 @@ def test_pool_facts_of_the_test_hypervisor_default_pool(conn):
     facts = pool_facts(conn.storagePoolLookupByName('default-pool'))
     assert (facts['name'], facts['type'], facts['state'], facts['persistent']) == ('default-pool', 'dir', 'active', True)
     assert lookup_pool(conn, 'vi3l-no-such-pool') is None
+
+
+@pytest.mark.parametrize('path', ['/', '/etc', '/usr/lib', '/var', '/root/', 'images', '/srv/../etc'])
+def test_a_pool_on_a_system_or_relative_directory_is_refused_and_nothing_defined(pools, path):
+    before = sorted(p.name() for p in pools.listAllStoragePools())
+    with pytest.raises(VirtualIronError, match='refusing storage pool vi3l-pool directory|must be an absolute path'):
+        converge(pools, path=path)
+    assert sorted(p.name() for p in pools.listAllStoragePools()) == before
+
+
+def test_the_documentation_lists_every_refused_system_directory():
+    text = ' '.join(DOCUMENTATION.split())
+    assert [d for d in SYSTEM_DIRECTORIES + SYSTEM_TREES if 'C(%s)' % d not in text] == []

@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import os
 import shutil
+import stat
 import subprocess
 
 import pytest
@@ -89,4 +90,118 @@ def test_request_resolves_pool_and_size(conn):
 
 def test_a_missing_source_is_a_clear_error(conn, tmp_path):
     with pytest.raises(VirtualIronError, match='source .*missing.raw does not exist'):
-        task(conn, path=str(tmp_path / 'd.vhd'), source=str(tmp_path / 'missing.raw'))
+        task(conn, path=str(tmp_path / 'd.vhd'), source=str(tmp_path / 'missing.raw'), source_format='raw')
+
+
+# ---------------------------------------------------------------- hostile input: refused, nothing changed
+
+def tree(root):
+    """Everything under root as lstat sees it: kind, size, link target, contents; to compare before and after."""
+    found = {}
+    for directory, dirs, files in os.walk(str(root)):
+        for name in dirs + files:
+            path = os.path.join(directory, name)
+            if os.path.islink(path):
+                found[path] = ('link', os.readlink(path))
+            elif os.path.isfile(path):
+                with open(path, 'rb') as handle:
+                    found[path] = ('file', handle.read())
+            else:
+                found[path] = ('other', os.lstat(path).st_mode)
+    return found
+
+
+@pytest.fixture
+def lab(conn, tmp_path):
+    """A file pool 'vi3d-files' in tmp_path/pool, and next to it a victim file and a host secret."""
+    pool_dir = tmp_path / 'pool'
+    pool_dir.mkdir()
+    (tmp_path / 'victim.raw').write_bytes(b'victim' * 1000)
+    (tmp_path / 'secret.txt').write_bytes(b'host secret\n' * 1000)
+    pool = conn.storagePoolDefineXML("<pool type='dir'><name>vi3d-files</name><target><path>%s</path></target>"
+                                     "</pool>" % pool_dir, 0)
+    pool.create(0)
+    yield tmp_path
+    pool.destroy()
+    pool.undefine()
+
+
+def refused(conn, lab, message, **options):
+    before = tree(lab)
+    with pytest.raises(VirtualIronError, match=message):
+        task(conn, **options)
+    assert tree(lab) == before
+
+
+@pytest.mark.parametrize('name', ['../victim.raw', 'VICTIM'])
+def test_a_pool_name_cannot_reach_outside_the_pool(conn, lab, name):
+    name = name.replace('VICTIM', str(lab / 'victim.raw'))
+    refused(conn, lab, 'invalid disk name', pool='vi3d-files', name=name, format='raw', state='absent')
+
+
+def test_a_link_in_the_pool_to_a_file_outside_is_neither_grown_nor_removed(conn, lab):
+    os.symlink(str(lab / 'victim.raw'), str(lab / 'pool' / 'link.raw'))
+    for state, size in (('present', '10MiB'), ('absent', None)):
+        refused(conn, lab, 'is outside', pool='vi3d-files', name='link.raw', format='raw', size=size, state=state)
+
+
+@pytest.mark.parametrize('state, size', [('present', '10MiB'), ('absent', None)])
+def test_a_path_that_is_a_link_is_not_followed(conn, lab, state, size):
+    os.symlink(str(lab / 'victim.raw'), str(lab / 'link.raw'))
+    refused(conn, lab, 'link.raw is a symbolic link', path=str(lab / 'link.raw'), format='raw', size=size,
+            state=state)
+
+
+def test_a_device_node_is_not_removed(conn, lab):
+    os.mknod(str(lab / 'null'), stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    refused(conn, lab, 'null is a device, FIFO or socket', path=str(lab / 'null'), format='raw', state='absent')
+
+
+@pytest.mark.parametrize('path', ['relative.vhd', '/srv/../victim.vhd', '/srv//x.vhd', '/srv/./x.vhd'])
+def test_a_path_must_be_absolute_and_normalized(conn, lab, path, monkeypatch):
+    monkeypatch.chdir(str(lab))
+    refused(conn, lab, 'path must be an absolute path', path=path, size='1MiB')
+
+
+def overlay_of_the_secret(lab, path=None):
+    """A qcow2 (at path, default lab/overlay.qcow2) whose backing file is the host secret lab/secret.txt."""
+    overlay = str(path or lab / 'overlay.qcow2')
+    assert subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', str(lab / 'secret.txt'), '-F', 'raw',
+                           overlay, '1M'], check=False).returncode == 0
+    return overlay
+
+
+@pytest.mark.parametrize('fmt', ['raw', 'vhd', 'qcow2'])
+def test_a_copy_of_an_image_with_a_host_file_as_backing_file_is_refused(conn, lab, fmt):
+    overlay = overlay_of_the_secret(lab)
+    refused(conn, lab, 'its header names another file \\(backing file %s' % (lab / 'secret.txt'),
+            pool='vi3d-files', name='leak.' + fmt, format=fmt, source=overlay, source_format='qcow2')
+
+
+def test_a_copy_needs_the_source_format(conn, lab):
+    overlay = overlay_of_the_secret(lab)
+    refused(conn, lab, 'source_format is required with source', path=str(lab / 'pool' / 'x.raw'), format='raw',
+            source=overlay)
+
+
+def test_a_raw_source_holding_a_qcow2_header_is_copied_as_raw(conn, lab):
+    guest = overlay_of_the_secret(lab, lab / 'guest.raw')
+    os.truncate(guest, MIB)
+    copy = task(conn, pool='vi3d-files', name='copy.raw', format='raw', source=guest, source_format='raw')
+    with open(guest, 'rb') as a, open(copy['disk']['path'], 'rb') as b:
+        assert a.read() == b.read()
+
+
+def test_an_existing_qcow2_with_a_backing_file_is_not_grown(conn, lab):
+    overlay_of_the_secret(lab, lab / 'pool' / 'overlay.qcow2')
+    refused(conn, lab, 'names another file', pool='vi3d-files', name='overlay.qcow2', format='qcow2', size='2MiB')
+
+
+def test_a_qcow2_said_to_be_raw_is_grown_as_raw_not_probed(conn, lab):
+    overlay = overlay_of_the_secret(lab, lab / 'pool' / 'overlay.qcow2')
+    with open(overlay, 'rb') as handle:
+        header = handle.read(4096)
+    grown = task(conn, path=overlay, format='raw', size='2MiB')
+    assert (grown['changes'], grown['disk']['format'], os.path.getsize(overlay)) == (['grown to 2MiB'], 'raw', 2 * MIB)
+    with open(overlay, 'rb') as handle:
+        assert handle.read(4096) == header

@@ -38,3 +38,11 @@ def test_a_server_that_leaves_while_listing_is_left_out(conn):
 def test_named_servers_and_missing_ones(conn):
     servers, missing = gather(conn, ['test', 'nosuch'], 0)
     assert ([s['name'] for s in servers], missing) == (['test'], ['nosuch'])
+
+
+def test_a_definition_that_cannot_be_read_does_not_hide_the_others(conn, injected):
+    servers, missing = gather(conn, None, 0)
+    assert ([s['name'] for s in servers], missing) == (['injected', 'test'], [])
+    assert servers[1]['vcpus'] == 2   # 'test' as always
+    assert (servers[0]['state'], servers[0]['uuid']) == ('stopped', injected.UUIDString())
+    assert servers[0]['error'].startswith('libvirt returned XML that cannot be read')

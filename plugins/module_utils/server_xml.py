@@ -24,7 +24,7 @@ except ImportError:
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size, unit_multiplier
 from ansible_collections.virtualiron.infra.plugins.module_utils.validation import (
-    OBJECT_NAME_RE, check_absolute_path, check_file_name, check_free_text, check_interface_name, check_ip_address,
+    check_absolute_path, check_file_name, check_free_text, check_interface_name, check_ip_address,
     check_object_name)
 
 METADATA_NS = 'https://virtualiron.example/xmlns/server/1'
@@ -33,7 +33,6 @@ MAX_NICS = 8
 BOOT_DEVICES = {'disk': 'hd', 'network': 'network', 'cdrom': 'cdrom'}
 DISK_FORMATS = {'raw': 'raw', 'qcow2': 'qcow2', 'vhd': 'vpc'}
 TARGET_PREFIX = {'virtio': 'vd', 'sata': 'sd', 'scsi': 'sd', 'ide': 'hd', 'xen': 'xvd'}
-NAME_RE = OBJECT_NAME_RE  # switch_xml imports it from here
 MAC_RE = re.compile(r'([0-9a-f]{2}:){5}[0-9a-f]{2}')
 # The characters libvirt allows in a NIC model name.
 MODEL_RE = re.compile(r'[A-Za-z0-9_-]{1,32}')

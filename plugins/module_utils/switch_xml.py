@@ -33,12 +33,14 @@ except ImportError:
     etree = None
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import MAC_RE, NAME_RE, to_string
-from ansible_collections.virtualiron.infra.plugins.module_utils.switch_hook import SWITCH_NS, read_own_bridge
+from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import MAC_RE, to_string
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch_hook import (
+    MAX_UPLINKS, SWITCH_NS, HookError, read_own_bridge)
+from ansible_collections.virtualiron.infra.plugins.module_utils.validation import (
+    check_host_name, check_interface_name, check_object_name, check_subnet)
 
 MODES = ('isolated', 'private', 'bridged', 'nat')
 ADDRESSED_MODES = ('private', 'nat')   # these always have a subnet
-MAX_UPLINKS = 8
 IFNAME_MAX = 15   # Linux interface names
 _LIBVIRT_FORWARD = {'bridged': 'bridge', 'nat': 'nat'}
 # What a bridged network must not have: libvirt refuses them with forward mode bridge.
@@ -117,19 +119,15 @@ def parse_switch(xml):
         own = root.find('metadata/{%s}switch' % SWITCH_NS)
         spec['host_bridge'] = own is None
         if own is not None:
-            spec.update(read_own_bridge(own))
+            try:
+                spec.update(read_own_bridge(own))
+            except HookError as e:
+                raise VirtualIronError('switch %s: %s' % (spec['name'], e))
     spec.update(_parse_addressing(ip))
     return spec
 
 
 # ---------------------------------------------------------------- desired state
-
-def validate_switch_name(name):
-    if not name or not NAME_RE.fullmatch(name) or '..' in name:
-        raise VirtualIronError(
-            'invalid virtual switch name %r: use 1 to 64 letters, digits, ".", "_", "+" or "-", starting '
-            'with a letter or digit' % (name,))
-
 
 def _new_switch(name, mode):
     return {'name': name, 'uuid': None, 'mode': mode, 'bridge': None, 'host_bridge': None, 'uplinks': [],
@@ -140,7 +138,7 @@ def _new_switch(name, mode):
 def desired_switch(request, current):
     """Merge a request (options the user set; None = not set) over the current spec, or over a new switch's
     defaults. Raises VirtualIronError on bad input."""
-    validate_switch_name(request['name'])
+    check_object_name(request['name'], 'virtual switch')
     mode = request.get('mode') or (current or {}).get('mode')
     if mode is None:
         raise VirtualIronError('switch %s does not exist yet: say its mode (%s) to create it'
@@ -165,9 +163,8 @@ def desired_switch(request, current):
 
 
 def _check_common(spec):
-    if spec['bridge'] is not None and (len(spec['bridge']) > IFNAME_MAX or not NAME_RE.fullmatch(spec['bridge'])):
-        raise VirtualIronError('invalid bridge name %r: a Linux interface name has 1 to %d letters, digits, '
-                               '".", "_", "+" or "-"' % (spec['bridge'], IFNAME_MAX))
+    if spec['bridge'] is not None:
+        check_interface_name(spec['bridge'], 'bridge')
     if spec['mtu'] is not None and not 68 <= spec['mtu'] <= 65535:
         raise VirtualIronError('mtu must be between 68 and 65535, got %d' % spec['mtu'])
 
@@ -183,6 +180,9 @@ def _check_bridged(spec, request):
     if not 1 <= len(uplinks) <= MAX_UPLINKS:
         raise VirtualIronError('a bridged switch needs 1 to %d uplinks (host NICs), got %d'
                                % (MAX_UPLINKS, len(uplinks)))
+    for uplink in uplinks:
+        if _TAP_RE.fullmatch(check_interface_name(uplink, 'uplink')):
+            raise VirtualIronError('uplink %s is a name libvirt gives a server\'s NIC, not a host NIC' % uplink)
     if len(set(uplinks)) != len(uplinks):
         raise VirtualIronError('uplinks lists a NIC more than once: %s' % ', '.join(uplinks))
 
@@ -225,16 +225,10 @@ def _merge_dhcp(spec, request, subnet_changed):
 
 def _host_interface(subnet):
     """'10.1.2.0/24' -> the first host address on it; '10.1.2.9/24' -> that address."""
-    try:
-        interface = ipaddress.ip_interface(str(subnet))
-    except ValueError:
-        raise VirtualIronError('invalid subnet %r: write it like 192.168.100.0/24' % (subnet,))
-    if interface.version != 4:
+    network = check_subnet(subnet, 'subnet')
+    if network.version != 4:
         raise VirtualIronError('subnet %s: only IPv4 subnets are supported' % subnet)
-    network = interface.network
-    if network.prefixlen > 30:
-        raise VirtualIronError('subnet %s is too small: it needs room for the host and servers (at most /30)'
-                               % subnet)
+    interface = ipaddress.ip_interface(subnet)
     if interface.ip == network.network_address:
         return ipaddress.IPv4Interface('%s/%d' % (next(network.hosts()), network.prefixlen))
     if interface.ip == network.broadcast_address:
@@ -288,10 +282,22 @@ def check_dhcp(spec):
         ip = _address_in(host['ip'], network, 'dhcp_hosts %s' % host['mac'])
         if ip == own:
             raise VirtualIronError('dhcp_hosts %s: %s is the host\'s own address on the switch' % (host['mac'], ip))
+        if host['name'] is not None:
+            check_host_name(host['name'], 'dhcp_hosts %s name' % host['mac'])
         if host['mac'] in macs or ip in ips:
             raise VirtualIronError('dhcp_hosts lists MAC %s or address %s twice' % (host['mac'], ip))
         macs.add(host['mac'])
         ips.add(ip)
+
+
+def bridge_user(spec, others):
+    """The name of another switch (of others' specs) on spec's bridge, or None. Switches share only a bridge
+    the host provides; any other bridge is one switch's, made and removed with it (by libvirt or the hook)."""
+    for other in others:
+        if other['name'] != spec['name'] and spec['bridge'] and other['bridge'] == spec['bridge'] and \
+                not (spec['host_bridge'] and other['host_bridge']):
+            return other['name']
+    return None
 
 
 def overlapping_switch(spec, others):
@@ -346,7 +352,7 @@ def choose_bridge(spec, interfaces, current, others):
       spec's bridge or br-<first uplink>, over the bond bond-<first uplink> when there are several uplinks.
     interfaces: the host's (parse_interface); current: the switch's spec now, or None; others: the specs of
     the host's other switches. Raises VirtualIronError when neither can be."""
-    by_name = _interfaces_by_name(interfaces)
+    by_name = interfaces_by_name(interfaces)
     missing = [u for u in spec['uplinks'] if u not in by_name]
     if missing:
         raise VirtualIronError('uplink %s does not exist on the host (its interfaces: %s)'
@@ -371,7 +377,7 @@ def choose_bridge(spec, interfaces, current, others):
     return spec
 
 
-def _interfaces_by_name(interfaces):
+def interfaces_by_name(interfaces):
     """Every interface of the host by name, the ports of bridges and slaves of bonds included."""
     by_name = {}
     for interface in interfaces:

@@ -12,8 +12,9 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connecti
     VirtualIronError, converge_autostart, is_libvirt_error, libvirt, lookup_or_none)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import parse_server
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml import (
-    bridge_uplinks, build_switch_xml, choose_bridge, comparable, desired_switch, dhcp_host_changes,
-    dhcp_host_element, find_bridge, overlapping_switch, parse_interface, parse_switch, to_string, update_switch_xml)
+    bridge_uplinks, bridge_user, build_switch_xml, choose_bridge, comparable, desired_switch, dhcp_host_changes,
+    dhcp_host_element, find_bridge, interfaces_by_name, overlapping_switch, parse_interface, parse_switch, to_string,
+    update_switch_xml)
 
 
 def hook_refusal(error):
@@ -165,6 +166,7 @@ class SwitchConverger(object):
                   if other.name() != self.desired['name']]
         if self.desired['mode'] == 'bridged':
             choose_bridge(self.desired, self._interfaces(), current, others)
+        self._check_bridge(current, others)
         self._check_overlap(others)
         if current is None or comparable(current) != comparable(self.desired):
             self.changes.append('created' if current is None else 'definition updated')
@@ -176,6 +178,19 @@ class SwitchConverger(object):
         if net.isActive():
             self._restart_if_outdated(net)
         return net
+
+    def _check_bridge(self, current, others):
+        """The switch's bridge is no other switch's, and a new bridge that libvirt is to make is not already on the
+        host (libvirt would fail to start the switch; a bridged switch's was checked by choose_bridge)."""
+        bridge = self.desired['bridge']
+        user = bridge_user(self.desired, others)
+        if user:
+            raise VirtualIronError('bridge %s is the bridge of switch %s on this host: name another bridge'
+                                   % (bridge, user))
+        if self.desired['mode'] != 'bridged' and bridge not in (None, (current or {}).get('bridge')) and \
+                bridge in interfaces_by_name(known_interfaces(self.conn)):
+            raise VirtualIronError('bridge %s is already an interface of the host: name a new bridge for libvirt to '
+                                   'make, or leave bridge out' % bridge)
 
     def _check_overlap(self, others):
         clash = overlapping_switch(self.desired, [(spec['name'], spec['subnet']) for spec in others])

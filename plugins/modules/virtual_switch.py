@@ -63,7 +63,9 @@ options:
         the uplinks whenever libvirt starts the switch, also at boot for an autostarted switch, and removes it when
         libvirt stops the switch; several uplinks are bonded (active-backup, which needs nothing from the physical
         switch). Uplinks of a switch's own bridge must be NICs that nothing else uses; one that carries the host's
-        addresses or is a port of another bridge is refused.
+        addresses or is a port of another bridge is refused. The hook marks the bridge and bond it makes, and
+        removes only those it made for this switch; it refuses to start the switch on a bridge or bond that is
+        already there and was not made for it (a bridge of the host, or another switch's).
       - V(nat) connects the servers to each other and the host, with DHCP and DNS, and routes them out
         through the host's own addresses (masquerading; needs iptables or nftables on the host). Needs O(subnet).
       - Required to create a switch.
@@ -71,7 +73,7 @@ options:
     choices: [isolated, private, bridged, nat]
   uplinks:
     description:
-      - Host NICs a V(bridged) switch stands on, 1 to 8. Several are bonded. A bridge the host provides must have one
+      - Host NICs a V(bridged) switch stands on, 1 to 8, by their Linux interface names. Several are bonded. A bridge the host provides must have one
         bond whose slaves are exactly these NICs; the switch's own bridge has the bond C(bond-<first uplink>), with
         the first uplink as its primary.
       - Only for V(bridged).
@@ -82,13 +84,16 @@ options:
       - For V(bridged), the host's Linux bridge over the uplinks, found from O(uplinks) when not set. When the host
         has none, the name of the switch's own bridge, which must not be taken on the host; default
         C(br-<first uplink>) for a new switch.
-      - For the other modes, the name of the bridge libvirt creates for the switch (at most 15 characters).
-        libvirt picks a free C(virbrN) when not set.
+      - For the other modes, the name of the bridge libvirt creates for the switch, which must not be taken on the
+        host. libvirt picks a free C(virbrN) when not set.
+      - A Linux interface name (1 to 15 letters, digits, C(_), C(.) or C(-)). Only a bridge the host provides can
+        carry several switches; the bridge of another switch is refused.
     type: str
   subnet:
     description:
       - IPv4 subnet of the switch, like V(192.168.100.0/24). The host takes the first address on it, or the
-        address you write, like V(192.168.100.254/24).
+        address you write, like V(192.168.100.254/24). Multicast, loopback, reserved ranges and subnets smaller than
+        V(/30) are refused.
       - Required for V(private) and V(nat); optional for V(isolated) (needed there only for DHCP);
         not for V(bridged).
       - It must not overlap the subnet of another switch on the host.
@@ -128,7 +133,7 @@ options:
         type: str
         required: true
       name:
-        description: Host name DHCP gives it.
+        description: Host name DHCP gives it, a DNS name (letters, digits and inner C(-), in dot-separated labels).
         type: str
   mtu:
     description:

@@ -22,11 +22,20 @@ description:
     switch, the hook removes the bridge and bond again. It refuses an uplink that carries the host's own
     addresses (which a bridge would cut off) or that is a port of another bridge, and then leaves the host
     as it was; libvirt reports its message as the reason the switch cannot start.
+  - The hook touches only links it made. It marks the bridge and bond it makes with the alias
+    C(virtualiron-switch:<switch>), removes only links with the stopped switch's mark, and refuses to start a
+    switch whose bridge or bond already exists without it (a bridge of the host, or another switch's). It checks
+    every name in the network's definition to be a Linux interface name before it runs C(ip), without a shell.
+    A bridge made by an older version of the hook carries no mark, so stopping its switch leaves it, and the
+    switch starts again once it is removed (C(ip link del)) or the host has rebooted.
   - Runs on the hypervisor host itself (its inventory host, or C(delegate_to)); it does not use libvirt. The
     hook needs Python 3 and iproute2 (C(ip)) on the host.
   - libvirt looks for hook scripts when it starts and when it reloads its configuration (C(SIGHUP), what
     C(systemctl reload libvirtd) does; running virtual servers are not touched). So after a change the module
     signals the libvirt daemons named by O(pid_files) that run, unless O(reload=false).
+  - The new hook is written next to the old one and is executable only once whole, then renamed over it; a
+    failed install leaves the old hook and no other file. Anything but a regular file at the hook's path (a
+    symbolic link, a directory, a FIFO) is refused.
   - Idempotent; supports check mode and C(--diff).
 author:
   - Virtual Iron revival team (@virtualiron)
@@ -119,6 +128,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.virtualiron.infra.plugins.module_utils import switch_hook
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.validation import check_file_kind
 
 ARGUMENT_SPEC = dict(
     state=dict(type='str', default='present', choices=['present', 'absent']),
@@ -154,21 +165,34 @@ def hook_daemon(pid_file):
     return pid if comm in HOOK_DAEMONS else None
 
 
-def install(module, path, content):
+def install(path, content):
+    """Replace the hook at once. libvirt runs every executable file in network.d, hidden ones too, so the
+    new one is written to a file that is not executable (mkstemp's 0600) until it is whole, and that file is
+    gone whatever fails."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)
     fd, temp = tempfile.mkstemp(dir=directory, prefix='.virtualiron-switch.')
-    with os.fdopen(fd, 'wb') as f:
-        f.write(content)
-    module.atomic_move(temp, path)
-    os.chmod(path, 0o755)   # atomic_move gives a new file the umask's mode; libvirt runs only executables
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+            os.fchmod(f.fileno(), 0o755)
+        os.rename(temp, path)
+    finally:
+        if os.path.lexists(temp):
+            os.remove(temp)
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
     path = os.path.join(params['hooks_dir'], 'network.d', switch_hook.HOOK_NAME)
+    try:
+        check_file_kind(path, 'the network hook')   # never read or replace what a link or device points to
+    except VirtualIronError as e:
+        module.fail_json(msg=str(e))
     before = read_file(path)
     mode_ok = before is None or os.access(path, os.X_OK)
     wanted = None
@@ -181,10 +205,14 @@ def main():
     daemons = dict((f, hook_daemon(f)) for f in params['pid_files']) if changed and params['reload'] else {}
     daemons = dict((f, pid) for f, pid in daemons.items() if pid)
     if changed and not module.check_mode:
-        if wanted is None:
-            os.remove(path)
-        else:
-            install(module, path, wanted)
+        try:
+            if wanted is None:
+                os.remove(path)
+            else:
+                install(path, wanted)
+        except OSError as e:
+            module.fail_json(msg='cannot %s the network hook %s: %s' % ('remove' if wanted is None else 'install',
+                                                                        path, e))
         for pid in daemons.values():
             os.kill(pid, signal.SIGHUP)
     result = dict(changed=changed, path=path, reloaded=sorted(daemons))

@@ -191,3 +191,45 @@ def test_running_without_its_bridge_waits_for_its_servers(converge, switches):
         dom = switches.lookupByName('web1')
         dom.destroy()
         dom.undefine()
+
+
+def definitions(conn):
+    return dict((n.name(), n.XMLDesc(0)) for n in conn.listAllNetworks())
+
+
+OWN_BRIDGE_SWITCH = ("<network><name>storage</name><metadata><v:switch xmlns:v='https://virtualiron.example/xmlns/"
+                     "switch/1'><v:uplink dev='eth9'/></v:switch></metadata><forward mode='bridge'/>"
+                     "<bridge name='br-store'/></network>")
+
+
+@pytest.mark.parametrize('options, message', [
+    # The own bridge of a stopped switch (not on the host now: its hook makes it as the switch starts).
+    (dict(mode='bridged', uplinks=['eth1'], bridge='br-store'), 'bridge br-store is the bridge of switch storage'),
+    (dict(mode='isolated', bridge='br-store'), 'bridge br-store is the bridge of switch storage'),
+    # The bridge libvirt makes for switch default.
+    (dict(mode='bridged', uplinks=['eth1'], bridge='virbr0'), 'bridge virbr0 is the bridge of switch default'),
+    # Interfaces of the host, which libvirt would fail to make.
+    (dict(mode='nat', subnet='10.1.0.0/24', bridge='eth1'), 'bridge eth1 is already an interface of the host'),
+    (dict(mode='isolated', bridge='eth1', dhcp=False), 'bridge eth1 is already an interface of the host'),
+])
+def test_a_bridge_of_another_switch_or_the_host_is_refused_up_front(converge, switches, options, message):
+    switches.networkDefineXML(OWN_BRIDGE_SWITCH)
+    before = definitions(switches)
+    with pytest.raises(VirtualIronError) as caught:
+        converge(**options)
+    assert message in str(caught.value)
+    assert definitions(switches) == before
+
+
+def test_a_new_bridge_for_a_switch_is_checked_against_the_host_only_when_it_changes(converge, switches):
+    converge(mode='isolated', bridge='vi-iso')
+    assert not converge(mode='isolated', bridge='vi-iso')['changed']
+
+
+def test_a_dhcp_host_name_with_a_newline_is_not_stored(converge, switches):
+    converge(mode='private', subnet='10.1.0.0/24')
+    before = definitions(switches)
+    with pytest.raises(VirtualIronError) as caught:
+        converge(dhcp_hosts=[{'mac': '52:54:00:00:00:10', 'ip': '10.1.0.10', 'name': 'db1\ndhcp-host=x'}])
+    assert 'dhcp_hosts 52:54:00:00:00:10 name must not contain control characters' in str(caught.value)
+    assert definitions(switches) == before

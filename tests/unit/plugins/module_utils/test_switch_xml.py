@@ -11,7 +11,7 @@ from lxml import etree
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml import (
-    build_switch_xml, choose_bridge, comparable, default_dhcp_range, desired_switch, dhcp_host_changes,
+    bridge_user, build_switch_xml, choose_bridge, comparable, default_dhcp_range, desired_switch, dhcp_host_changes,
     find_bridge, overlapping_switch, parse_interface, parse_switch, update_switch_xml)
 
 # A NAT network as libvirt keeps it, with things the collection does not manage (TFTP, boot file, DNS host).
@@ -210,7 +210,7 @@ def test_isolated_serves_dhcp_only_when_asked():
     (dict(mode='mesh'), "unknown switch mode 'mesh'"),
     (dict(name='a/b', mode='isolated'), "invalid virtual switch name 'a/b'"),
     (dict(mode='private'), 'a private switch needs a subnet'),
-    (dict(mode='nat', subnet='nonsense'), "invalid subnet 'nonsense'"),
+    (dict(mode='nat', subnet='nonsense'), "subnet: 'nonsense' is not a subnet"),
     (dict(mode='nat', subnet='fd00::/64'), 'only IPv4 subnets'),
     (dict(mode='nat', subnet='10.0.0.0/31'), 'is too small'),
     (dict(mode='nat', subnet='10.0.0.255/24'), 'cannot be the broadcast address'),
@@ -238,12 +238,60 @@ def test_isolated_serves_dhcp_only_when_asked():
      'a bridged switch has no addresses of its own'),
     (dict(mode='nat', subnet='10.0.0.0/24', uplinks=['eno1']), 'only a bridged switch has uplinks'),
     (dict(mode='isolated', bridge='a-bridge-name-too-long'), "invalid bridge name 'a-bridge-name-too-long'"),
+    (dict(mode='isolated', bridge='br0 type'), "invalid bridge name 'br0 type'"),
+    (dict(mode='isolated', bridge='-br'), "invalid bridge name '-br'"),
+    (dict(mode='isolated', bridge='br:0'), "invalid bridge name 'br:0'"),
     (dict(mode='isolated', mtu=9), 'mtu must be between 68 and 65535'),
 ])
 def test_bad_requests(options, message):
     with pytest.raises(VirtualIronError) as caught:
         new(**options)
     assert message in str(caught.value)
+
+
+HOST = {'mac': '52:54:00:12:34:56', 'ip': '10.0.0.5'}
+
+
+@pytest.mark.parametrize('options, message', [
+    (dict(mode='private', subnet='224.0.0.0/24'), 'subnet: 224.0.0.0/24 is a multicast range, not a subnet for hosts'),
+    (dict(mode='nat', subnet='239.1.2.0/24'), 'is a multicast range'),
+    (dict(mode='nat', subnet='127.0.0.0/24'), 'is a loopback range'),
+    (dict(mode='nat', subnet='240.0.0.0/24'), 'is a reserved range'),
+    (dict(mode='nat', subnet='0.0.0.0/24'), 'is a unspecified range'),
+    (dict(mode='nat', subnet='10.0.0.0/24', dhcp_hosts=[dict(HOST, name='db1\ndhcp-range=10.0.0.9')]),
+     "dhcp_hosts 52:54:00:12:34:56 name must not contain control characters, got 'db1\\ndhcp-range=10.0.0.9'"),
+    (dict(mode='nat', subnet='10.0.0.0/24', dhcp_hosts=[dict(HOST, name='db1,10.0.0.9')]), 'invalid dhcp_hosts'),
+    (dict(mode='nat', subnet='10.0.0.0/24', dhcp_hosts=[dict(HOST, name='-db1')]), 'invalid dhcp_hosts'),
+    (dict(mode='nat', subnet='10.0.0.0/24', dhcp_hosts=[dict(HOST, name='db 1')]), 'invalid dhcp_hosts'),
+    (dict(mode='bridged', uplinks=['eno1 master'], bridge='lan'), "invalid uplink name 'eno1 master'"),
+    (dict(mode='bridged', uplinks=['eno1', '../x']), "invalid uplink name '../x'"),
+    (dict(mode='bridged', uplinks=['vnet3']), "uplink vnet3 is a name libvirt gives a server's NIC, not a host NIC"),
+])
+def test_bad_input_the_old_checks_let_through(options, message):
+    with pytest.raises(VirtualIronError) as caught:
+        new(**options)
+    assert message in str(caught.value)
+
+
+def test_own_bridge_metadata_that_is_no_number_is_a_clear_error():
+    xml = build_switch_xml(dict(choose(['eth0'], mtu=1400), name='lan')).replace("size=\"1400\"", "size=\"big\"")
+    with pytest.raises(VirtualIronError) as caught:
+        parse_switch(xml)
+    assert "switch lan: the switch's MTU 'big' is not a number from 68 to 65535" in str(caught.value)
+
+
+def test_bridge_user():
+    own = dict(choose(['eth0'], bridge='lan'), name='lan')
+    on_host = dict(choose(['lan0']), name='office')
+    nat = dict(new(mode='nat', subnet='10.9.0.0/24', bridge='virbr1'), name='outbound')
+    others = [own, on_host, nat]
+    assert bridge_user(dict(own, name='storage'), others) == 'lan'                 # another switch's own bridge
+    assert bridge_user(dict(own, name='storage', bridge='br-lan'), others) == 'office'   # the host's, as own
+    assert bridge_user(dict(own, name='storage', bridge='virbr1'), others) == 'outbound'  # libvirt's
+    assert bridge_user(dict(on_host, name='storage', bridge='lan', host_bridge=True), others) == 'lan'
+    assert bridge_user(dict(nat, name='storage', bridge='lan'), others) == 'lan'
+    assert bridge_user(dict(on_host, name='office2'), others) is None              # the host's bridge is shared
+    assert bridge_user(own, others) is None and bridge_user(new(mode='isolated'), others) is None
 
 
 def test_overlapping_switch():

@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from ansible_collections.virtualiron.infra.plugins.modules import virtual_switch_hook
 from ansible_collections.virtualiron.infra.plugins.modules.virtual_switch_hook import main
 
@@ -71,3 +73,36 @@ def test_only_libvirt_daemons_are_signalled(run_main, tmp_path, monkeypatch):
         monkeypatch.setattr(virtual_switch_hook, 'HOOK_DAEMONS', (f.read().strip(),))   # as if it were one
     result = run_main(main, args(tmp_path / 'hooks', state='absent', pid_files=[str(not_libvirt)])).result
     assert (result['reloaded'], signalled) == ([str(not_libvirt)], [os.getpid()])
+
+
+def test_a_failed_install_leaves_no_file_behind(run_main, tmp_path, monkeypatch):
+    run_main(main, args(tmp_path))
+    hook = tmp_path / 'network.d' / 'virtualiron-switch'
+    hook.write_bytes(b'#!/bin/sh\n# an older hook\n')
+    renamed = []
+
+    def rename(source, target):
+        renamed.append(source)
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(virtual_switch_hook.os, 'rename', rename)
+    exited = run_main(main, args(tmp_path))
+    assert exited.failed and renamed
+    assert 'No space left on device' in exited.result['msg']
+    assert os.listdir(str(tmp_path / 'network.d')) == ['virtualiron-switch']
+    assert hook.read_bytes() == b'#!/bin/sh\n# an older hook\n'
+
+
+@pytest.mark.parametrize('kind', ['symlink', 'directory', 'fifo'])
+def test_something_else_at_the_hook_path_is_refused(run_main, tmp_path, kind):
+    directory = tmp_path / 'network.d'
+    directory.mkdir()
+    hook = directory / 'virtualiron-switch'
+    secret = tmp_path / 'secret'
+    secret.write_text(u'root:x:0:0\n')
+    {'symlink': lambda: hook.symlink_to(secret), 'directory': hook.mkdir, 'fifo': lambda: os.mkfifo(str(hook))}[kind]()
+    exited = run_main(main, args(tmp_path, _ansible_diff=True))
+    assert exited.failed
+    assert exited.result['msg'].startswith('the network hook %s is ' % hook)
+    assert 'root:x' not in str(exited.result)
+    assert os.listdir(str(directory)) == ['virtualiron-switch']
+    assert secret.read_text() == u'root:x:0:0\n'

@@ -15,7 +15,12 @@ URI_VARIABLE = 'virtualiron_uri'
 
 
 def resolve_destination(destination, hostvars):
-    """A libvirt URI as it is; an inventory host name -> that host's virtualiron_uri."""
+    """A libvirt URI as it is; an inventory host name -> that host's virtualiron_uri.
+
+    virtualiron_uri is taken as the operator's, opened with any transport, like the module's uri: it comes from
+    static inventories, compose, or the hypervisors inventory plugin, which sets it from its own uris or from a
+    registration whose uri check_data_uri accepted (registrations are data), and, for a virtual server, to its
+    hypervisor's. Checking it again here would refuse the operator's own URIs (unix sockets, keyfile=...)."""
     if not destination or '://' in destination:
         return destination
     if destination not in hostvars:

@@ -27,7 +27,8 @@ import time
 from ansible_collections.virtualiron.infra.plugins.module_utils.host_state import read_host_state
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
     CONNECT_TIMEOUT, VirtualIronError, is_libvirt_error, libvirt, lookup_or_none, open_connection)
-from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import live_migratable, parse_server
+from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import (
+    DISK_FORMATS, live_migratable, parse_server)
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage import path_exists
 from ansible_collections.virtualiron.infra.plugins.module_utils.units import unit_multiplier
 from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import (
@@ -154,16 +155,28 @@ def gather_target_facts(dconn, server):
 
 
 def gather_backing_facts(sconn, dconn, server):
-    """{disk path: {'path', 'on_destination'}} for each disk that has a backing file (a qcow2 overlay), from the
-    source's volume, and whether the destination has that file: a stopped server's disk is copied alone."""
+    """{disk path: {'path', 'on_destination'}} for each qcow2 disk that has a backing file (an overlay), from the
+    source's volume, and whether the destination has that file: a stopped server's disk is copied alone.
+    Only disks the definition states as qcow2: libvirt probes the format of a file from its contents, which
+    for a raw disk the guest writes (a qcow2 header naming any host file as its backing file)."""
     backing = {}
     for disk in migrated_disks(server['spec']):
+        if volume_format(disk) != 'qcow2':
+            continue
         volume = lookup_or_none(sconn.storageVolLookupByPath, disk['path'], libvirt.VIR_ERR_NO_STORAGE_VOL)
         path = volume is not None and etree.fromstring(volume.XMLDesc(0).encode()).findtext('backingStore/path')
         if path:
             with _PROBE_LOCK:
                 backing[disk['path']] = {'path': path, 'on_destination': path_exists(dconn, path)}
     return backing
+
+
+def volume_format(disk):
+    """A disk's format as the server's definition states it, in libvirt's words: a fixed VHD attached as a raw
+    slice is raw, and so is a disk that states none (libvirt opens it raw)."""
+    if disk.get('slice') or not disk['format']:
+        return 'raw'
+    return DISK_FORMATS.get(disk['format'], disk['format'])
 
 
 def _disks_exist(conn, disks):
@@ -263,18 +276,34 @@ def _disk_problems(disk, target, storage, stopped):
     return []
 
 
-def copied_volume_xml(source_volume_xml, path):
-    """The destination volume for a copy of a source volume: same name (the file name of path), format
-    and capacity, nothing allocated yet (the upload writes the data, holes stay holes)."""
-    source = etree.fromstring(source_volume_xml.encode())
+def copied_volume_xml(source_volume_xml, disk):
+    """The destination volume for a copy of a disk: named as the disk's file, in the format the server's
+    definition states (see volume_format), without a backing store and with nothing allocated yet (the upload
+    writes the data, holes stay holes)."""
+    fmt = volume_format(disk)
     volume = etree.Element('volume')
-    etree.SubElement(volume, 'name').text = os.path.basename(path)
-    etree.SubElement(volume, 'capacity', unit='bytes').text = str(_bytes(source.find('capacity')))
+    etree.SubElement(volume, 'name').text = os.path.basename(disk['path'])
+    etree.SubElement(volume, 'capacity', unit='bytes').text = str(_copied_size(source_volume_xml, disk, fmt))
     etree.SubElement(volume, 'allocation', unit='bytes').text = '0'
-    fmt = source.find('target/format')
-    if fmt is not None and fmt.get('type'):
-        etree.SubElement(etree.SubElement(volume, 'target'), 'format', type=fmt.get('type'))
+    etree.SubElement(etree.SubElement(volume, 'target'), 'format', type=fmt)
     return etree.tostring(volume, encoding='unicode')
+
+
+def _copied_size(source_volume_xml, disk, fmt):
+    """libvirt reports a file's format and capacity from its contents, which on a raw disk the guest writes:
+    a raw copy is as large as the source file; a copy in another format has the capacity its header gives,
+    once the file has that format."""
+    source = etree.fromstring(source_volume_xml.encode())
+    if fmt == 'raw':
+        # physical: the file's size (libvirt 3.0 on; its test driver gives the capacity alone, of raw files)
+        physical = source.find('physical')
+        return _bytes(physical if physical is not None else source.find('capacity'))
+    found = source.find('target/format')
+    found = found.get('type') if found is not None else None
+    if found != fmt:
+        raise VirtualIronError("disk %s: the server's definition says format %s, but the file is %s"
+                               % (disk['path'], fmt, found or 'of no format libvirt knows'))
+    return _bytes(source.find('capacity'))
 
 
 def _bytes(element):
@@ -401,9 +430,10 @@ class Migration(object):
         dom = find_server(self.sconn, self.name)
         xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
         started = time.time()
-        paths = [d['path'] for d in migrated_disks(facts['source']['spec'])]
+        disks = migrated_disks(facts['source']['spec'])
+        paths = [d['path'] for d in disks]
         try:
-            copied = sum(self._copy_disk(path) for path in paths)
+            copied = sum(self._copy_disk(disk) for disk in disks)
             self.dconn.defineXML(xml)
             undefine_server(dom)
         except (libvirt.libvirtError, RuntimeError, VirtualIronError) as e:  # RuntimeError: libvirt's streams
@@ -413,13 +443,13 @@ class Migration(object):
                             disk_bytes_transferred=copied, source_disks_kept=paths)
         self.changes.append('disks copied (the source keeps its disk files)')
 
-    def _copy_disk(self, path):
-        """One disk: a volume of the same format and capacity in the destination's pool for its directory,
+    def _copy_disk(self, disk):
+        """One disk: a volume of the stated format and its capacity in the destination's pool for its directory,
         then its bytes. Returns the bytes of data sent."""
-        source = _source_volume(self.sconn, path)
-        pool = _pools_by_dir(self.dconn)[os.path.dirname(os.path.normpath(path))]
-        target = pool.createXML(copied_volume_xml(source.XMLDesc(0), path), 0)
-        self.new_volumes.append(path)
+        source = _source_volume(self.sconn, disk['path'])
+        pool = _pools_by_dir(self.dconn)[os.path.dirname(os.path.normpath(disk['path']))]
+        target = pool.createXML(copied_volume_xml(source.XMLDesc(0), disk), 0)
+        self.new_volumes.append(disk['path'])
         return _stream_volume(source, target)
 
     def _live(self, facts):

@@ -27,6 +27,8 @@ FILE_POOL_TYPES = ('dir', 'fs', 'netfs')
 # own. These trees hold only the system's files; these directories hold others' directories, not images.
 SYSTEM_TREES = ('/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/proc', '/run', '/sbin', '/sys', '/usr')
 SYSTEM_DIRECTORIES = ('/', '/home', '/root', '/tmp', '/var', '/var/lib', '/var/log', '/var/tmp')
+# File systems mounted under /dev, where files rather than devices are.
+DEV_FILE_SYSTEMS = ('/dev/shm', '/dev/mqueue', '/dev/hugepages')
 
 
 def check_pool_directory(path, what):
@@ -39,6 +41,17 @@ def check_pool_directory(path, what):
                                    'are refused); use a directory of its own, such as /srv/images' % (
                                        what, path, '' if where == path else ' (%s)' % where,
                                        ', '.join(SYSTEM_DIRECTORIES), ', '.join(SYSTEM_TREES)))
+    return path
+
+
+def check_pool_device(path, what):
+    """A device to build a logical pool on: an absolute, normalized path under /dev. Building, libvirt zeroes
+    the first MiB of whatever it is given (a regular file too, growing it) before LVM finds it no block device;
+    and the device is on the pool's host, which the module may not run on. Returns it."""
+    check_absolute_path(path, what)
+    if not path.startswith('/dev/') or any(path.startswith(d + '/') for d in DEV_FILE_SYSTEMS):
+        raise VirtualIronError('%s %s is not a device: give the path of a block device under /dev (libvirt '
+                               'overwrites the start of whatever it builds a pool on)' % (what, path))
     return path
 
 
@@ -61,7 +74,7 @@ def desired_pool(name, pool_type, path, volume_group, devices):
         raise VirtualIronError('a logical pool over volume group %s has its volumes in /dev/%s; leave path out '
                                'or set it to that' % (group, group))
     return {'name': name, 'type': 'logical', 'path': '/dev/' + group, 'volume_group': group,
-            'devices': [os.path.normpath(d) for d in devices or []]}
+            'devices': [check_pool_device(d, 'storage pool %s device' % name) for d in devices or []]}
 
 
 def build_pool_xml(spec):

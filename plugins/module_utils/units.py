@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from fractions import Fraction
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 
@@ -18,21 +19,27 @@ _MULTIPLIERS = {
     'g': 1024 ** 3, 'gib': 1024 ** 3, 'gb': 1000 ** 3,
     't': 1024 ** 4, 'tib': 1024 ** 4, 'tb': 1000 ** 4,
 }
-_SIZE_RE = re.compile(r'^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$')
+# Bounded digits: Python refuses to read integers of thousands of digits (with an error of its own).
+_SIZE_RE = re.compile(r'\s*(-?\d{1,30}(?:\.\d{1,30})?)\s*([a-zA-Z]*)\s*', re.ASCII)
+# QEMU, libvirt and the kernel's file offsets hold sizes in a signed 64-bit integer.
+MAX_SIZE = 2 ** 63 - 1
 
 
 def parse_size(value, what, default_unit='MiB'):
-    """Return a size in bytes; a bare number is in default_unit. Refuse zero, negative and unknown units."""
-    match = _SIZE_RE.match(str(value))
+    """Return a size in bytes; a bare number is in default_unit, a fraction of a byte is dropped. Refuse zero,
+    negative, more than MAX_SIZE and unknown units."""
+    match = _SIZE_RE.fullmatch(str(value))
     if not match:
         raise VirtualIronError('%s: cannot read %r as a size; write it like "512MiB" or "2GiB"' % (what, value))
-    number, unit = float(match.group(1)), (match.group(2) or default_unit).lower()
+    number, unit = Fraction(match.group(1)), (match.group(2) or default_unit).lower()
     if unit not in _MULTIPLIERS:
         raise VirtualIronError('%s: unknown unit %r in %r; use B, KiB, MiB, GiB, TiB (or KB, MB, GB, TB)'
                                % (what, match.group(2), value))
     size = int(number * _MULTIPLIERS[unit])
     if size <= 0:
         raise VirtualIronError('%s must be greater than zero, got %r' % (what, value))
+    if size > MAX_SIZE:
+        raise VirtualIronError('%s: %r is more than %d bytes, the most QEMU and libvirt can hold' % (what, value, MAX_SIZE))
     return size
 
 

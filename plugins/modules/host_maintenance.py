@@ -48,7 +48,11 @@ options:
     choices: [present, absent]
     default: present
   reason:
-    description: Why the host is in maintenance, kept with the state for people and inventories.
+    description:
+      - Why the host is in maintenance, kept with the state for people and inventories.
+      - One line of at most 1000 characters, without control characters.
+      - A state on the host that the collection cannot read (not written by it) counts as maintenance, with a
+        reason saying so; this module replaces it.
     type: str
     default: ''
   evacuate:
@@ -80,12 +84,12 @@ options:
     default: true
   memory_overcommit:
     description:
-      - Most memory a destination may give its running servers, as a multiple of its physical memory.
+      - Most memory a destination may give its running servers, as a multiple of its physical memory (more than 0).
         V(1.0) never overcommits memory.
     type: float
     default: 1.0
   vcpu_overcommit:
-    description: Most vCPUs a destination may run, as a multiple of its physical CPUs.
+    description: Most vCPUs a destination may run, as a multiple of its physical CPUs (more than 0).
     type: float
     default: 4.0
   storage:
@@ -180,7 +184,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.host_state import read_host_state, write_host_state
+from ansible_collections.virtualiron.infra.plugins.module_utils.host_state import (
+    check_reason, is_unreadable, read_host_state, write_host_state)
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
     CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt_session)
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration import (
@@ -204,11 +209,30 @@ ARGUMENT_SPEC = dict(
 
 
 def wanted_state(params, current, now):
-    """The host state to store: entering keeps the time it entered, leaving clears the reason."""
+    """The host state to store: staying keeps the time it entered and its reason, leaving clears the reason.
+    An unreadable state is replaced, its reason not kept."""
     if params['state'] == 'absent':
         return {'maintenance': False, 'reason': '', 'since': None}
-    since = current['since'] if current['maintenance'] else now
-    return {'maintenance': True, 'reason': params['reason'] or current['reason'], 'since': since}
+    staying = current['maintenance'] and not is_unreadable(current)
+    return {'maintenance': True, 'reason': params['reason'] or (current['reason'] if staying else ''),
+            'since': current['since'] if staying else now}
+
+
+def state_changes(before, after):
+    """What storing `after` over `before` changes, in the result's words."""
+    if after['maintenance'] != before['maintenance']:
+        return ['maintenance %s' % ('entered' if after['maintenance'] else 'left')]
+    if is_unreadable(before):
+        return ['unreadable host state rewritten']
+    return ['reason updated'] if after['reason'] != before['reason'] else []
+
+
+def check_parameters(params):
+    """Refuse, before anything changes, what cannot be stored or would make placement meaningless."""
+    check_reason(params['reason'])
+    for key in ('memory_overcommit', 'vcpu_overcommit'):
+        if not 0 < params[key] < float('inf'):  # NaN compares false: every host would fit every server
+            raise VirtualIronError('%s must be a number greater than 0, got %s' % (key, params[key]))
 
 
 def evacuation_plan(servers, hosts, params):
@@ -246,14 +270,16 @@ def main():
                            required_if=[('evacuate', True, ('destinations',))])
     params = module.params
     result = {'changed': False, 'changes': []}
+    try:
+        check_parameters(params)
+    except VirtualIronError as e:
+        module.fail_json(msg=str(e), **result)
     with libvirt_session(module) as conn:
         before = read_host_state(conn)
         after = wanted_state(params, before, time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
-        if after['maintenance'] != before['maintenance'] or after['reason'] != before['reason']:
-            result['changes'].append('maintenance %s' % ('entered' if after['maintenance'] else 'left')
-                                     if after['maintenance'] != before['maintenance'] else 'reason updated')
-            if not module.check_mode:
-                write_host_state(conn, after)  # first, so that no new placement picks the host meanwhile
+        result['changes'] = state_changes(before, after)
+        if result['changes'] and not module.check_mode:
+            write_host_state(conn, after)  # first, so that no new placement picks the host meanwhile
         servers = None
         if params['evacuate'] and after['maintenance']:
             servers = [s for s in servers_to_move(conn, params['move_stopped'])

@@ -135,13 +135,15 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connecti
 from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import (
     Lvm, group_view, plan_group, validate_name)
 from ansible_collections.virtualiron.infra.plugins.module_utils.units import parse_size
+from ansible_collections.virtualiron.infra.plugins.module_utils.validation import check_absolute_path
 
 
 def resolve_devices(paths):
-    """The devices as LVM reports them (symlinks such as /dev/disk/by-id/... resolved); refuse non-devices."""
+    """The devices as LVM reports them (symlinks such as /dev/disk/by-id/... resolved); refuse non-devices and
+    paths that are relative (to whatever directory the module runs in) or not normalized."""
     devices = []
     for path in paths or []:
-        real = os.path.realpath(path)
+        real = os.path.realpath(check_absolute_path(path, 'physical volume'))
         try:
             mode = os.stat(real).st_mode
         except OSError:

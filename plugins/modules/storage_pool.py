@@ -66,6 +66,8 @@ options:
       - For V(logical), block devices to create the volume group on when the pool is defined. Leave it out for a
         volume group that exists (made with M(virtualiron.infra.lvm_volume_group), for example).
       - libvirt refuses devices that already hold a file system or an LVM label.
+      - Absolute paths under C(/dev) only (not C(/dev/shm) and the like), because libvirt overwrites the first MiB of
+        whatever it builds a pool on, a regular file too, before LVM finds it is no block device.
     type: list
     elements: str
   state:

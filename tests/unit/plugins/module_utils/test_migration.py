@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration import (
-    DEFAULT_OPTIONS, copied_volume_xml, decide, job_figures, migrate_many, migrated_disks, migration_flags,
+    DEFAULT_OPTIONS, copied_volume_xml, decide, gather_backing_facts, job_figures, migrate_many, migrated_disks, migration_flags,
     migration_options, migration_params, planned_changes, preflight_problems, timed_out)
 
 MIB = 1024 ** 2
@@ -147,20 +147,55 @@ def test_a_live_copy_may_reuse_a_disk_on_the_destination():
     assert preflight_problems(facts(server, disks={PRIVATE: True}), options(storage='copy'), 'live') == []
 
 
-@pytest.mark.parametrize('source, expected', [
+def copy_of(fmt, capacity):
+    return ('<volume><name>web1.raw</name><capacity unit="bytes">%d</capacity><allocation unit="bytes">0</allocation>'
+            '<target><format type="%s"/></target></volume>' % (capacity, fmt))
+
+
+# What libvirt reports of a raw disk whose guest wrote a qcow2 header naming a host file as its backing file
+# (taken from a lab host): the probed format, a capacity from the header, the backing file.
+GUEST_HEADER = ("<volume type='file'><name>web1.raw</name><capacity unit='bytes'>5368709120</capacity>"
+                "<allocation unit='bytes'>2097152</allocation><physical unit='bytes'>2097152</physical>"
+                "<target><path>/var/lib/libvirt/images/web1.raw</path><format type='qcow2'/></target>"
+                "<backingStore><path>/etc/shadow</path><format type='raw'/></backingStore></volume>")
+
+
+@pytest.mark.parametrize('source, stated, expected', [
     ("<volume type='file'><name>old.raw</name><capacity unit='bytes'>1048576</capacity>"
      "<allocation unit='bytes'>4096</allocation><target><path>/a/old.raw</path><format type='raw'/></target></volume>",
-     "<volume><name>web1.raw</name><capacity unit=\"bytes\">1048576</capacity><allocation unit=\"bytes\">0</allocation>"
-     "<target><format type=\"raw\"/></target></volume>"),
+     disk(PRIVATE), copy_of('raw', 1048576)),
     ("<volume><name>d.qcow2</name><capacity unit='G'>2</capacity><target><format type='qcow2'/></target></volume>",
-     "<volume><name>web1.raw</name><capacity unit=\"bytes\">2147483648</capacity><allocation unit=\"bytes\">0</allocation>"
-     "<target><format type=\"qcow2\"/></target></volume>"),
-    ("<volume><name>d</name><capacity>512</capacity></volume>",
-     "<volume><name>web1.raw</name><capacity unit=\"bytes\">512</capacity><allocation unit=\"bytes\">0</allocation>"
-     "</volume>"),
+     disk(PRIVATE, 'qcow2'), copy_of('qcow2', 2 * 1024 ** 3)),
+    ("<volume><name>d</name><capacity>512</capacity></volume>", disk(PRIVATE, None), copy_of('raw', 512)),
+    # a fixed VHD on a raw slice: its whole file (footer included) copied raw
+    ("<volume><name>d.vhd</name><capacity>1048576</capacity><physical>1049088</physical>"
+     "<target><format type='vpc'/></target></volume>", disk(PRIVATE, 'vhd', vhd_slice=1048576), copy_of('raw', 1049088)),
+    ("<volume><name>d.vhd</name><capacity>1048576</capacity><target><format type='vpc'/></target></volume>",
+     disk(PRIVATE, 'vhd'), copy_of('vpc', 1048576)),
+    # the guest's header changes neither the format nor the size, and no backing file comes along
+    (GUEST_HEADER, disk(PRIVATE), copy_of('raw', 2097152)),
 ])
-def test_copied_volume_keeps_format_and_capacity(source, expected):
-    assert copied_volume_xml(source, PRIVATE) == expected
+def test_copied_volume_has_the_stated_format_and_the_capacity(source, stated, expected):
+    assert copied_volume_xml(source, stated) == expected
+
+
+def test_copy_refuses_a_file_not_in_its_stated_format():
+    source = "<volume><name>d</name><capacity>512</capacity><target><format type='raw'/></target></volume>"
+    with pytest.raises(VirtualIronError, match="disk %s: the server's definition says format qcow2, but the file is "
+                                               "raw" % PRIVATE):
+        copied_volume_xml(source, disk(PRIVATE, 'qcow2'))
+
+
+def test_a_raw_disk_has_no_backing_file_whatever_its_contents_say(conn):
+    """libvirt probes a raw disk's header, which its guest writes: never asked about on the destination."""
+    pool = conn.storagePoolLookupByName('default-pool')
+    pool.createXML(GUEST_HEADER.replace('web1.raw', 'guest.raw'), 0)
+    qcow2 = GUEST_HEADER.replace('web1.raw', 'overlay.qcow2').replace('/etc/shadow', '/default-pool/base.raw')
+    pool.createXML(qcow2, 0)
+    server = on_host('stopped', disks=[disk('/default-pool/guest.raw'), disk('/default-pool/guest.raw', None),
+                                       disk('/default-pool/overlay.qcow2', 'qcow2')])
+    assert gather_backing_facts(conn, conn, server) == {
+        '/default-pool/overlay.qcow2': {'path': '/default-pool/base.raw', 'on_destination': False}}
 
 
 @pytest.mark.parametrize('action, storage, changes', [

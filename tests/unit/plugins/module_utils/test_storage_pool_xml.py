@@ -38,13 +38,28 @@ def test_dir_pool_spec_and_xml():
 
 
 def test_logical_pool_spec_and_xml():
-    spec = desired_pool('vmdisks', 'logical', None, None, ['/dev/sdb', '/dev//sdc'])
+    spec = desired_pool('vmdisks', 'logical', None, None, ['/dev/sdb', '/dev/sdc'])
     assert spec == {'name': 'vmdisks', 'type': 'logical', 'path': '/dev/vmdisks', 'volume_group': 'vmdisks',
                     'devices': ['/dev/sdb', '/dev/sdc']}
     root = etree.fromstring(build_pool_xml(spec))
     assert [d.get('path') for d in root.findall('source/device')] == ['/dev/sdb', '/dev/sdc']
     assert (root.findtext('source/name'), root.find('source/format').get('type')) == ('vmdisks', 'lvm2')
     assert root.findtext('target/path') == '/dev/vmdisks'
+
+
+@pytest.mark.parametrize('device, message', [
+    ('/var/lib/libvirt/images/web1.raw', 'is not a device'),      # libvirt zeroed its first MiB
+    ('/etc/passwd', 'is not a device'),
+    ('/dev/shm/data', 'is not a device'),
+    ('/dev', 'is not a device'),
+    ('sdb', 'must be an absolute path'),
+    ('/dev/../etc/passwd', 'must be an absolute path'),
+    ('/dev//sdb', 'must be an absolute path'),
+    ('/dev/sdb\n', 'must not contain control characters'),
+])
+def test_logical_pools_are_built_on_devices_only(device, message):
+    with pytest.raises(VirtualIronError, match='storage pool vmdisks device .*' + message):
+        desired_pool('vmdisks', 'logical', None, None, ['/dev/sdb', device])
 
 
 def test_built_xml_parses_back_to_the_spec():

@@ -57,11 +57,28 @@ def test_parse_size_default_unit():
     ('1 2GiB', 'memory: cannot read'),
     ('10XB', "memory: unknown unit 'XB'"),
     ('2GIG', "memory: unknown unit 'GIG'"),
+    # beyond what a float or a 64-bit size holds: never infinity, an overflow or a huge allocation
+    ('1' + '0' * 400 + 'TiB', 'memory: cannot read'),
+    ('9' * 30, 'memory: .* is more than 9223372036854775807 bytes'),
+    ('8388608TiB', 'memory: .* is more than 9223372036854775807 bytes'),
+    ('1e999', 'memory: cannot read'),
+    ('nan', 'memory: cannot read'),
+    ('inf', 'memory: cannot read'),
+    (u'\u0661\u0662MiB', 'memory: cannot read'),    # digits of another script
 ])
 def test_parse_size_refuses(value, message):
     with pytest.raises(VirtualIronError, match=message) as caught:
         parse_size(value, 'memory')
     assert repr(value) in str(caught.value)
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('9007199254740993B', 9007199254740993),        # a float would make it ...992
+    ('8388607.99999999999999TiB', 8388607 * TiB + TiB - 1),
+    ('9223372036854775807B', 2 ** 63 - 1),
+])
+def test_parse_size_is_exact(value, expected):
+    assert parse_size(value, 'size') == expected
 
 
 @pytest.mark.parametrize('size, text', [

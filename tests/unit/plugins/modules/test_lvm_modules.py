@@ -228,6 +228,18 @@ def test_resolve_devices_refuses_files_and_missing(tmp_path):
         lvm_volume_group.resolve_devices([str(tmp_path / 'nope')])
 
 
+@pytest.mark.parametrize('path, message', [
+    ('loop0', 'must be an absolute path'),
+    ('./loop0', 'must be an absolute path'),
+    ('/dev/../dev/loop0', 'must be an absolute path'),
+    ('/dev/loop0\0', 'must not contain control characters'),   # was a crash (ValueError) in realpath
+])
+def test_resolve_devices_refuses_relative_and_unnormalized_paths(monkeypatch, path, message):
+    monkeypatch.chdir('/dev')  # where a relative name would find a block device
+    with pytest.raises(VirtualIronError, match='physical volume ' + message):
+        lvm_volume_group.resolve_devices([path])
+
+
 def test_predicted_group_in_check_mode():
     before = {'name': 'vmdisks', 'pvs': ['/dev/loop0']}
     assert lvm_volume_group.predicted(before, 'extend', ['/dev/loop1'], 'vmdisks')['pvs'] == ['/dev/loop0', '/dev/loop1']

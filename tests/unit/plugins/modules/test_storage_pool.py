@@ -135,3 +135,13 @@ def test_a_pool_on_a_system_or_relative_directory_is_refused_and_nothing_defined
 def test_the_documentation_lists_every_refused_system_directory():
     text = ' '.join(DOCUMENTATION.split())
     assert [d for d in SYSTEM_DIRECTORIES + SYSTEM_TREES if 'C(%s)' % d not in text] == []
+
+
+def test_a_logical_pool_on_a_file_is_refused_before_anything_is_defined(pools, tmp_path):
+    """libvirt's build zeroes the first MiB of a regular file before pvcreate refuses it (seen on the lab)."""
+    victim = tmp_path / 'data.img'
+    victim.write_bytes(b'precious\n' * 100)
+    with pytest.raises(VirtualIronError, match='is not a device: give the path of a block device under /dev'):
+        converge(pools, type='logical', path=None, volume_group='vi3lvg', devices=[str(victim)])
+    assert lookup_pool(pools, NAME) is None
+    assert victim.read_bytes() == b'precious\n' * 100

@@ -76,13 +76,26 @@ options:
         registration in C(virtualiron_registration).
       - Registrations are untrusted data. A file is read only if it is a regular file (not a symbolic link,
         FIFO or device) of at most 1 MiB, named after the node it registers (C(<name>.json)). Its C(uri) must be
-        a remote QEMU or Xen host over SSH, TLS or TCP without parameters that run programs, read local files or
-        skip host checks (only C(mode) and C(proxy) are accepted); C(address) must be an IP address, C(bmc.address)
-        a host name or IP address.
+        a remote QEMU or Xen host over a transport O(registration_transports) allows (SSH or TLS by default),
+        without parameters that run programs, read local files or skip host checks (only C(mode) and C(proxy) are
+        accepted); C(address) must be an IP address, C(bmc.address) a host name or IP address.
       - An invalid registration file, or one whose node name is taken (by an entry of O(uris), another
         registration or localhost) or whose URI another registration has, is skipped with a warning, or
         fails the inventory with O(strict).
     type: path
+  registration_transports:
+    description:
+      - The libvirt transports a registration's C(uri) may use; a registration with another is skipped with a
+        warning (or fails the inventory with O(strict)).
+      - The default takes only those that authenticate the host (SSH host keys, TLS certificates; a URI without
+        a transport, such as C(qemu://kvm7/system), uses TLS), so that whoever can write a registration cannot
+        name a machine of their own and have it listed among the C(hypervisors), where playbooks such as the
+        C(evacuate_host) role would send virtual servers.
+      - Add V(tcp) (no authentication, no encryption) only on a closed network you trust, as the lab does.
+    type: list
+    elements: str
+    choices: [ssh, libssh, libssh2, tls, tcp]
+    default: [ssh, libssh, libssh2, tls]
   virtual_servers:
     description: Also make every virtual server of every reachable hypervisor a host.
     type: bool
@@ -155,7 +168,8 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connecti
 from ansible_collections.virtualiron.infra.plugins.module_utils.query import run_query
 from ansible_collections.virtualiron.infra.plugins.module_utils.registration import (
     REGISTRATION_SUFFIX, read_registrations)
-from ansible_collections.virtualiron.infra.plugins.module_utils.validation import check_ip_address, check_object_name
+from ansible_collections.virtualiron.infra.plugins.module_utils.validation import (
+    AUTHENTICATED_TRANSPORTS, check_ip_address, check_object_name, uri_transport)
 from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import describe_servers
 
 PREFIX = 'virtualiron_'
@@ -169,19 +183,20 @@ def default_name(uri):
     return urlsplit(uri).hostname or 'localhost'
 
 
-def targets(uris, registrations):
+def targets(uris, registrations, transports=AUTHENTICATED_TRANSPORTS):
     """The hypervisors to query, each {'name', 'uri', 'registration'}, once per URI; the registered nodes
     that have no URI yet; and the registrations refused ({file name: why}).
 
     uris is the operator's: two different URIs under one name are refused. Registrations are data from
-    outside: one never renames an entry of uris, nor takes localhost's name or one taken before it.
+    outside: one never renames an entry of uris, nor takes localhost's name or one taken before it, and
+    its URI uses one of the transports the operator allows.
     """
     by_uri = _configured(uris)
     taken = host_names(by_uri.values(), [])
     discovered, refused = [], {}
     for registration in registrations:
         name, uri = registration['name'], registration.get('uri')
-        why = _registration_conflict(name, by_uri.get(uri), taken)
+        why = _registration_conflict(name, by_uri.get(uri), taken) or _transport_refused(uri, transports)
         if why:
             refused[name + REGISTRATION_SUFFIX] = why
             continue
@@ -212,6 +227,13 @@ def _registration_conflict(name, same_uri, taken):
         return '%s is %s' % (name, taken[name])
     if same_uri and same_uri['registration']:
         return 'node %s is registered with the same uri' % same_uri['registration']['name']
+    return None
+
+
+def _transport_refused(uri, transports):
+    if uri and uri_transport(uri) not in transports:
+        return ('its uri %s uses the transport %s, which does not authenticate the host; registration_transports '
+                'allows %s' % (uri, uri_transport(uri), ', '.join(transports)))
     return None
 
 
@@ -392,7 +414,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         directory, registrations, errors = self.get_option('registrations'), [], {}
         if directory:
             registrations, errors = read_registrations(directory)
-        chosen, discovered, refused = targets(self.get_option('uris'), registrations)
+        chosen, discovered, refused = targets(self.get_option('uris'), registrations,
+                                              self.get_option('registration_transports'))
         errors.update((os.path.join(directory, file_name), why) for file_name, why in refused.items())
         for file_name, message in sorted(errors.items()):
             if self.get_option('strict'):

@@ -32,6 +32,9 @@ USER_NAME_RE = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}')
 # known_hosts=) or turn off host verification (no_verify=, known_hosts_verify=).
 DATA_URI_DRIVERS = {'qemu': ('/system',), 'xen': ('/system', '/')}
 DATA_URI_TRANSPORTS = ('', 'ssh', 'libssh', 'libssh2', 'tls', 'tcp')
+# The transports that authenticate the host (SSH host keys, TLS certificates; no transport is TLS): over the
+# others, whoever writes the data could name a machine of their own and be taken for a hypervisor.
+AUTHENTICATED_TRANSPORTS = ('ssh', 'libssh', 'libssh2', 'tls')
 DATA_URI_PARAMETERS = {'mode': ('auto', 'legacy', 'direct'), 'proxy': ('auto', 'netcat', 'native')}
 
 
@@ -225,3 +228,8 @@ def check_host_address(value, what):
         return check_host_name(value, what)
     except VirtualIronError:
         raise VirtualIronError('%s: %r is neither an IP address nor a host name' % (what, value))
+
+
+def uri_transport(uri):
+    """The transport a remote libvirt URI uses: the part after '+' in its scheme, TLS where there is none."""
+    return urlsplit(uri).scheme.partition('+')[2] or 'tls'

@@ -55,16 +55,16 @@ def test_default_name(uri, name):
 
 
 def test_targets_from_uris_and_registrations():
-    registrations = [{'name': 'node7', 'uri': 'qemu+tcp://10.0.0.7/system', 'state': 'provisioned'},
+    registrations = [{'name': 'node7', 'uri': 'qemu+ssh://10.0.0.7/system', 'state': 'provisioned'},
                      {'name': 'node8', 'state': 'discovered'},
-                     {'name': 'renamed', 'uri': 'qemu+tcp://10.0.0.2/system', 'state': 'provisioned'},
-                     {'name': 'other', 'uri': 'qemu+tcp://10.0.0.1/system', 'state': 'provisioned'}]
+                     {'name': 'renamed', 'uri': 'qemu+ssh://10.0.0.2/system', 'state': 'provisioned'},
+                     {'name': 'other', 'uri': 'qemu+ssh://10.0.0.1/system', 'state': 'provisioned'}]
     chosen, discovered, refused = hv.targets(
-        ['qemu+tcp://10.0.0.1/system', {'uri': 'qemu+tcp://10.0.0.2/system', 'name': 'kvm2'}], registrations)
+        ['qemu+ssh://10.0.0.1/system', {'uri': 'qemu+ssh://10.0.0.2/system', 'name': 'kvm2'}], registrations)
     assert [(t['name'], t['uri'], (t['registration'] or {}).get('name')) for t in chosen] == [
-        ('10.0.0.1', 'qemu+tcp://10.0.0.1/system', 'other'),    # a registration never renames an entry of uris
-        ('kvm2', 'qemu+tcp://10.0.0.2/system', 'renamed'),
-        ('node7', 'qemu+tcp://10.0.0.7/system', 'node7')]
+        ('10.0.0.1', 'qemu+ssh://10.0.0.1/system', 'other'),    # a registration never renames an entry of uris
+        ('kvm2', 'qemu+ssh://10.0.0.2/system', 'renamed'),
+        ('node7', 'qemu+ssh://10.0.0.7/system', 'node7')]
     assert discovered == [registrations[1]]
     assert refused == {}
 
@@ -91,13 +91,13 @@ def _node(name, uri=None):
 # refused (the plugin skips it with a warning, or fails with strict), and the others are kept.
 @pytest.mark.parametrize('registrations, refused, kept', [
     ([_node('kvm1')], {'kvm1.json': 'kvm1 is the name of a hypervisor'}, []),
-    ([_node('h', 'qemu+tcp://10.0.0.9/system')], {'h.json': 'h is the name of a hypervisor'}, []),  # h: the URI's
-    ([_node('localhost', 'qemu+tcp://10.0.0.9/system')],
+    ([_node('h', 'qemu+ssh://10.0.0.9/system')], {'h.json': 'h is the name of a hypervisor'}, []),  # h: the URI's
+    ([_node('localhost', 'qemu+ssh://10.0.0.9/system')],
      {'localhost.json': 'localhost is a name of the controller (localhost)'}, []),
     ([_node('127.0.0.1')], {'127.0.0.1.json': '127.0.0.1 is a name of the controller (localhost)'}, []),
-    ([_node('n1'), _node('n1', 'qemu+tcp://10.0.0.9/system')],
+    ([_node('n1'), _node('n1', 'qemu+ssh://10.0.0.9/system')],
      {'n1.json': 'n1 is the name of another registered node'}, ['n1']),
-    ([_node('n1', 'qemu+tcp://10.0.0.9/system'), _node('n2', 'qemu+tcp://10.0.0.9/system')],
+    ([_node('n1', 'qemu+ssh://10.0.0.9/system'), _node('n2', 'qemu+ssh://10.0.0.9/system')],
      {'n2.json': 'node n1 is registered with the same uri'}, ['n1']),
 ])
 def test_targets_refuse_registrations(registrations, refused, kept):
@@ -106,6 +106,21 @@ def test_targets_refuse_registrations(registrations, refused, kept):
     assert got == refused
     assert [t['name'] for t in chosen] + [r['name'] for r in discovered] == ['kvm1', 'h'] + kept
     assert chosen[0]['uri'] == 'qemu+ssh://root@kvm1.example.com/system' and chosen[0]['registration'] is None
+
+
+@pytest.mark.parametrize('uri, transports, refused', [
+    ('qemu+tcp://10.0.0.9/system', hv.AUTHENTICATED_TRANSPORTS, 'uses the transport tcp, which does not authenticate'),
+    ('qemu+tcp://10.0.0.9/system', ['ssh', 'tcp'], None),   # the operator allows it (a closed lab network)
+    ('qemu://10.0.0.9/system', hv.AUTHENTICATED_TRANSPORTS, None),   # no transport: TLS
+    ('qemu+tls://10.0.0.9/system', ['ssh'], 'uses the transport tls'),
+    ('qemu+libssh2://10.0.0.9/system', hv.AUTHENTICATED_TRANSPORTS, None),
+])
+def test_targets_take_registrations_over_the_transports_allowed(uri, transports, refused):
+    chosen, _discovered, got = hv.targets([], [_node('n1', uri)], transports)
+    if refused:
+        assert list(got) == ['n1.json'] and refused in got['n1.json'] and chosen == []
+    else:
+        assert got == {} and [t['uri'] for t in chosen] == [uri]
 
 
 def test_hypervisor_vars_prefix_every_fact():
@@ -317,7 +332,7 @@ def test_plugin_filters(run, conn):
 
 
 def test_plugin_registrations(run, tmp_path, monkeypatch):
-    real_open, node_uri = hv.open_connection, 'qemu+tcp://10.0.0.1/system'   # the test driver plays the node
+    real_open, node_uri = hv.open_connection, 'qemu+ssh://10.0.0.1/system'   # the test driver plays the node
     monkeypatch.setattr(hv, 'open_connection', lambda uri, timeout: real_open(TEST_URI if uri == node_uri else uri, timeout))
     directory = tmp_path / 'registrations'
     directory.mkdir()
@@ -373,7 +388,7 @@ def test_plugin_never_runs_a_program_a_registration_names(run, tmp_path, warning
 def test_plugin_skips_a_registration_whose_name_is_taken(run, tmp_path, warnings):
     """Issue 10, case 9: two files with one node name (or a hypervisor's, or localhost's) failed the inventory."""
     directory = _registrations(tmp_path, node1=_node('node1'), copy=_node('node1'), testhost=_node('testhost'),
-                               localhost=_node('localhost', 'qemu+tcp://127.0.0.1:1/system'))
+                               localhost=_node('localhost', 'qemu+ssh://127.0.0.1:1/system'))
     config = {'uris': [{'uri': TEST_URI, 'name': 'testhost'}], 'registrations': directory}
     inventory = run(config)
     assert (_members(inventory, 'hypervisors'), _members(inventory, 'discovered')) == (['testhost'], ['node1'])

@@ -25,6 +25,8 @@ OBJECT_NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}')
 INTERFACE_NAME_RE = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}')
 HOST_LABEL_RE = re.compile(r'[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?')
 USER_NAME_RE = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}')
+# What XML 1.0 can hold: lxml refuses anything else with an error that names no option.
+NOT_XML_TEXT_RE = re.compile(u'[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
 
 # URIs that come from data (registrations, inventory variables) may only name these drivers and
 # transports and carry these parameters: the others make the client run a program (ext, command=,
@@ -159,7 +161,8 @@ def check_file_kind(path, what, allowed=('missing', 'file')):
 
 def check_data_uri(uri, what='uri'):
     """A libvirt URI that came from data rather than from the operator: a remote QEMU or Xen host over
-    SSH, TLS or TCP, with none of the parameters that run programs, read local files or skip checks."""
+    SSH, TLS or TCP, with none of the parameters that run programs, read local files or skip checks.
+    Which of those transports to accept is the caller's choice (see AUTHENTICATED_TRANSPORTS)."""
     _text(uri, what)
     try:
         parts = urlsplit(uri)
@@ -177,7 +180,9 @@ def check_data_uri(uri, what='uri'):
     if parts.password is not None or (parts.username is not None and not USER_NAME_RE.fullmatch(parts.username)):
         raise VirtualIronError('%s %r: a user name of letters, digits, "_", "." and "-" only, no password'
                                % (what, uri))
-    if parts.path not in DATA_URI_DRIVERS[driver] or parts.fragment or (port is not None and port == 0):
+    if port == 0:
+        raise VirtualIronError('%s %r: port 0 is no port' % (what, uri))
+    if parts.path not in DATA_URI_DRIVERS[driver] or parts.fragment:
         raise VirtualIronError('%s %r: the path must be one of %s' % (what, uri, ', '.join(DATA_URI_DRIVERS[driver])))
     _check_uri_parameters(parts.query, uri, what)
     return uri
@@ -201,10 +206,6 @@ def _check_uri_parameters(query, uri, what):
         if value not in DATA_URI_PARAMETERS.get(key, ()):
             raise VirtualIronError('%s %r: parameter %s=%s is not accepted from data (allowed: %s)'
                                    % (what, uri, key, value, allowed))
-
-
-# What XML 1.0 can hold: lxml refuses anything else with an error that names no option.
-NOT_XML_TEXT_RE = re.compile(u'[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
 
 
 def check_free_text(text, what, multiline=True):

@@ -7,6 +7,7 @@ the raw slice of a fixed VHD."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import os
 import shutil
 import subprocess
@@ -229,8 +230,9 @@ def test_images_naming_other_files_are_not_self_contained(info):
         disk_image.check_self_contained(dict(info, format='qcow2'), '/srv/d.qcow2')
 
 
-def test_a_self_contained_image_passes():
-    disk_image.check_self_contained({'format': 'qcow2', 'format-specific': {'data': {'compat': '1.1'}}}, '/d')
+def test_a_self_contained_image_is_read():
+    info = {'format': 'qcow2', 'virtual-size': MIB, 'format-specific': {'type': 'qcow2', 'data': {'compat': '1.1'}}}
+    assert disk_image.image_info(lambda argv: (0, json.dumps(info), ''), '/srv/d.qcow2', 'qcow2') == info
 
 
 def kinds_fixture(tmp_path):

@@ -6,6 +6,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import libvirt
 import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils import host_facts as hf
@@ -206,9 +207,41 @@ def test_host_facts_on_the_test_driver(conn):
     assert facts['load']['memory_overcommit'] == round(facts['load']['memory_running_bytes'] / (3072 * 1024 ** 2), 3)
 
 
-def test_host_facts_samples_cpu(conn):
-    facts = hf.host_facts(conn, cpu_sample=0.01)
-    assert 'cpu_percent' in facts['load']
+class Sampled(object):
+    """The test driver's connection, but with node CPU counters (ns) that advance between samples (the
+    driver's own are constant); samples and sleeps are logged in order in `events`."""
+
+    def __init__(self, conn, samples):
+        self._conn, self._samples, self.events = conn, iter(samples), []
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    def getCPUStats(self, cpu):
+        assert cpu == libvirt.VIR_NODE_CPU_STATS_ALL_CPUS
+        self.events.append('sample')
+        return next(self._samples)
+
+    def sleep(self, seconds):
+        self.events.append(('sleep', seconds))
+
+
+IDLE = {'user': 1000, 'kernel': 1000, 'idle': 8000, 'iowait': 0}
+
+
+@pytest.mark.parametrize('second, expected', [
+    ({'user': 1150, 'kernel': 1100, 'idle': 8700, 'iowait': 50}, 25.0),   # 1000 ns passed, 750 idle or iowait
+    ({'user': 1000, 'kernel': 1000, 'idle': 9000, 'iowait': 0}, 0.0),
+    ({'user': 1600, 'kernel': 1400, 'idle': 8000, 'iowait': 0}, 100.0),
+    (IDLE, None),                                                       # the counters did not move
+])
+def test_host_facts_samples_cpu_over_the_given_seconds(conn, monkeypatch, second, expected):
+    sampled = Sampled(conn, [IDLE, second])
+    monkeypatch.setattr(hf, 'time', sampled)
+    facts = hf.host_facts(sampled, cpu_sample=2.5)
+    assert facts['load']['cpu_percent'] == expected
+    assert sampled.events == ['sample', ('sleep', 2.5), 'sample']
+    assert 'cpu_percent' not in facts['unavailable']
 
 
 def test_parsing_without_lxml_says_what_is_missing(monkeypatch, caps_xml):

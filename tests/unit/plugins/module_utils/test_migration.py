@@ -220,7 +220,12 @@ def test_cd_drives_are_not_moved():
 def test_every_problem_is_listed():
     server = on_host(disks=[disk(fmt='vhd')], memory=64 * 1024 * MIB)
     problems = preflight_problems(facts(server, maintenance=True, switches={'x': False}), options(), 'live')
-    assert len(problems) == 4
+    assert problems == [
+        'the destination is in maintenance',
+        'the destination has 8192 MiB of memory available, the server needs 65536 MiB',
+        'disk /shared/web1.raw: QEMU cannot live-migrate a dynamic VHD; convert it to a fixed VHD '
+        '(virtual_disk vhd_type: fixed) or qcow2, or move the server stopped (live: false)',
+        'switch x is missing or inactive on the destination']
 
 
 # ---------------------------------------------------------------- libvirt flags and figures

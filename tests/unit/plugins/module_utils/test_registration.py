@@ -35,8 +35,10 @@ def test_documented_example_is_valid(example):
     assert validate_registration(example) is example
 
 
-def test_smallest_registration_is_valid():
-    validate_registration({'version': 1, 'name': 'node1', 'state': 'discovered'})
+def test_smallest_registration_is_read(tmp_path):
+    smallest = {'version': 1, 'name': 'node1', 'state': 'discovered'}
+    _write(tmp_path, 'node1.json', smallest)
+    assert read_registrations(str(tmp_path)) == ([smallest], {})
 
 
 def _broken(example, change):
@@ -69,7 +71,7 @@ def test_invalid_registrations_are_refused_saying_why(example, change, message):
     'qemu+ssh://root@10.0.0.15/system', 'qemu+tls://kvm1.example.com:16514/system?mode=direct', 'xen+ssh://h/',
     'qemu+libssh2://h/system?proxy=native', 'qemu://kvm1/system'])
 def test_registration_uris_accepted(example, uri):
-    validate_registration(dict(example, uri=uri))
+    assert validate_registration(dict(example, uri=uri))['uri'] == uri
 
 
 # Registrations are written by the machines being discovered: their URI never chooses a program to run,
@@ -123,12 +125,15 @@ def test_addresses_and_text_are_bounded(example, change, message):
 
 def test_templates_in_text_are_data(example):
     """Text may hold anything printable, "{{" included: the inventory marks it unsafe (see the plugin)."""
-    validate_registration(_broken(example, lambda d: d['labels'].update(rack="{{ lookup('pipe', 'id') }}")))
+    registration = validate_registration(_broken(example, lambda d: d['labels'].update(rack="{{ lookup('pipe', 'id') }}")))
+    assert registration['labels']['rack'] == "{{ lookup('pipe', 'id') }}"
 
 
 def test_schema_errors_lists_every_problem():
     errors = schema_errors({'name': 'a b', 'extra': 1}, REGISTRATION_SCHEMA)
-    assert len(errors) == 4  # version and state missing, name pattern, unknown field
+    assert errors == ['registration.version is required', 'registration.state is required',
+                      'registration.extra is not a known field',
+                      "registration.name: 'a b' does not match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"]
 
 
 def _write(directory, name, content):

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from ansible_collections.virtualiron.infra.plugins.module_utils import host_facts
 from ansible_collections.virtualiron.infra.plugins.modules import host_info
 
 TEST_URI = 'test:///default'
@@ -27,6 +28,13 @@ def test_main_returns_the_host(run_module, conn):
     assert (host['hypervisor']['type'], host['cpu']['count']) == ('test', 16)
     assert host['load']['servers_defined'] == len(conn.listAllDomains(0))
     assert 'query_result' not in exited.result
+
+
+@pytest.mark.parametrize('args, load', [({}, {}), ({'cpu_sample': 0.5}, {'cpu_percent': 'sampled over 0.5 s'})])
+def test_main_samples_cpu_only_when_asked(run_module, monkeypatch, args, load):
+    monkeypatch.setattr(host_facts, '_cpu_percent', lambda conn, seconds: 'sampled over %s s' % seconds)
+    host = run_module(**args).result['host']
+    assert dict((k, v) for k, v in host['load'].items() if k == 'cpu_percent') == load
 
 
 def test_main_query(run_module):

@@ -17,7 +17,8 @@ TEST_URI = 'test:///default'
 
 
 class FakeLvm(object):
-    """An Lvm over one volume group held in memory; records the commands that would change the host."""
+    """An Lvm over one volume group held in memory; records the commands that change the host and applies
+    the logical volume ones, so that what a module reads back afterwards is what LVM would list."""
 
     def __init__(self, activation=False, volumes=None, free=10, pv_owner=None):
         self.activation = activation
@@ -29,7 +30,20 @@ class FakeLvm(object):
 
     def run(self, command, args, what):
         self.commands.append([command] + list(args))
+        if command in ('lvcreate', 'lvextend'):
+            extents = int(args[args.index('-l') + 1])
+            name = args[args.index('-n') + 1] if command == 'lvcreate' else args[-1].split('/')[1]
+            self.volumes[name] = a_volume(extents, name)
+        elif command == 'lvremove':
+            del self.volumes[args[-1].split('/')[1]]
         return ''
+
+    @property
+    def activation_word(self):
+        return 'enabled' if self.activation else 'disabled'
+
+    def activation_note(self):
+        return None
 
     def volume_groups(self):
         return {'vmdisks': self.group}
@@ -65,9 +79,28 @@ def a_volume(extents, name='lv1', active=None, is_open=None):
 def test_create_without_activation_does_not_zero():
     lvm = FakeLvm()
     before, after, changes = lvm_volume.run(FakeModule(size='20MiB'), lvm)
-    assert before is None and after is None   # the fake does not change; the real module reads LVM again
     assert lvm.commands == [['lvcreate', '-l', '5', '-n', 'lv1', '--yes', '--zero', 'n', 'vmdisks']]
-    assert changes == ['logical volume vmdisks/lv1 created with 20MiB']
+    assert (before, after, changes) == (None, a_volume(5), ['logical volume vmdisks/lv1 created with 20MiB'])
+
+
+@pytest.mark.parametrize('volumes, size, changes', [
+    ({}, '20MiB', ['logical volume vmdisks/lv1 created with 20MiB']),
+    ({'lv1': a_volume(2)}, '12MiB', ['logical volume vmdisks/lv1 grown from 8MiB to 12MiB']),
+])
+def test_module_returns_the_volume_as_lvm_lists_it_after_the_change(run_main, monkeypatch, volumes, size, changes):
+    lvm = FakeLvm(volumes=dict(volumes))
+    monkeypatch.setattr(lvm_volume, 'Lvm', lambda module: lvm)
+    result = run_main(lvm_volume.main, {'name': 'lv1', 'volume_group': 'vmdisks', 'size': size}).result
+    assert (result['changed'], result['changes']) == (True, changes)
+    assert result['volume'] == {'name': 'lv1', 'volume_group': 'vmdisks', 'path': '/dev/vmdisks/lv1',
+                                'size': size, 'size_bytes': int(size[:-3]) * MIB, 'active': False, 'open': False}
+
+
+@pytest.mark.parametrize('name', ['vmdisks', 'vi3l-vg', 'a.b_c+d', 'x' * 127])
+def test_valid_names_reach_lvm_as_given(name):
+    lvm = FakeLvm()
+    lvm_volume.run(FakeModule(name=name, size='4MiB'), lvm)
+    assert lvm.commands == [['lvcreate', '-l', '1', '-n', name, '--yes', '--zero', 'n', 'vmdisks']]
 
 
 def test_create_with_activation_zeroes():

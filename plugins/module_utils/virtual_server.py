@@ -137,6 +137,7 @@ class ServerConverger(object):
         self.changes = []
         self.pending = []
         self.failed = {}  # live change -> why the hypervisor refused it
+        self.created = None  # the server this run defined anew: removed again if a later step fails
 
     # ------------------------------------------------------------ entry point
     def run(self):
@@ -147,13 +148,15 @@ class ServerConverger(object):
             self._remove(dom)
             after = None
         else:
-            dom = self._define(dom, before)
-            self._power(dom, state)
-            if self.check_mode:
-                after = self._predicted(dom, before, state)
-            else:
-                self.pending = self._pending(dom) if dom.isActive() else []
-                after = self._snapshot(dom)
+            try:
+                after = self._converge(dom, before, state)
+            except Exception as e:  # pylint: disable=broad-exception-caught
+                if self.created is None:
+                    raise
+                note = self._remove_created()
+                if not (isinstance(e, VirtualIronError) or is_libvirt_error(e)):
+                    raise  # a bug keeps its traceback
+                raise VirtualIronError('%s; %s' % (e, note))
         return {
             'changed': bool(self.changes),
             'changes': self.changes,
@@ -162,6 +165,28 @@ class ServerConverger(object):
             'pending_changes': self.pending,
             'diff': {'before': before or {}, 'after': after or {}},
         }
+
+    def _converge(self, dom, before, state):
+        """Definition and power state; the server as it is afterwards (in check mode, as it would be)."""
+        dom = self._define(dom, before)
+        self._power(dom, state)
+        if self.check_mode:
+            return self._predicted(dom, before, state)
+        self.pending = self._pending(dom) if dom.isActive() else []
+        return self._snapshot(dom)
+
+    def _remove_created(self):
+        """Remove the server this failed run defined (QEMU refused to start it, say), so that a failed task
+        leaves nothing behind; says what became of it."""
+        name = self.request['name']
+        try:
+            if self.created.isActive():
+                self.created.destroy()
+            undefine_server(self.created)
+        except libvirt.libvirtError as e:
+            return ('server %s was new, but removing its definition again failed too (%s): remove it with state=absent'
+                    % (name, e))
+        return 'server %s was new, so its definition was removed again' % name
 
     def _snapshot(self, dom):
         return describe_server(dom) if dom is not None else None
@@ -197,6 +222,8 @@ class ServerConverger(object):
                 xml = build_server_xml(self.desired, arch) if current is None else update_server_xml(
                     dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE), self.desired)
                 dom = self.conn.defineXML(xml)
+                if current is None:
+                    self.created = dom
                 if before is not None and dom.isActive():
                     self._apply_live(dom, current)
         self._autostart(dom)

@@ -24,6 +24,8 @@ description:
     hot-unplug); until the guest completes it, it stays in RV(pending_changes). A live memory change is a
     request to the guest's balloon driver, which the guest follows only if it has the driver.
   - Removing a server (O(state=absent)) removes its definition only; disk files are never deleted.
+  - A task that defines a new server and then fails (the hypervisor refuses to start it, say) removes that definition
+    again, and its error says so; a server that existed before the task is never removed.
   - O(servers) converges many servers of one host in one task, over one connection, which is much faster
     than a loop (see the README's performance figures).
 author:

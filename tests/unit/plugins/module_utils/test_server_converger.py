@@ -423,3 +423,58 @@ def test_the_vcpu_limit_comes_from_domain_capabilities(conn, params):
 def test_a_definition_libvirt_writes_back_malformed_is_refused_clearly(converge, injected):
     with pytest.raises(VirtualIronError, match='libvirt returned XML that cannot be read .*virsh edit'):
         converge(name='injected', vcpus=2)
+
+
+# ---------------------------------------------------------------- a failed task leaves nothing behind
+
+REFUSAL = "internal error: domain 'web1' not paused"
+SECURE_INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
+
+
+@pytest.fixture
+def refuse(monkeypatch):
+    """refuse(*methods): those domain methods fail with a real libvirt error. The test driver's refusal to resume a
+    server that is not paused stands in for QEMU's refusal to start a server whose disk another one writes."""
+    def patch(*methods):
+        for method in methods:
+            monkeypatch.setattr(libvirt.virDomain, method, lambda dom, *_args: dom.resume())
+    return patch
+
+
+@pytest.mark.parametrize('method, options', [
+    ('create', {'state': 'running'}),
+    ('createWithFlags', {'state': 'suspended'}),
+    ('setAutostart', {'autostart': True}),
+    ('XMLDesc', {'state': 'running'}),       # after it started: it is powered off too
+])
+def test_a_new_server_is_removed_again_when_a_later_step_fails(converge, conn, refuse, method, options):
+    refuse(method)
+    with pytest.raises(VirtualIronError) as caught:
+        converge(**options)
+    assert str(caught.value) == REFUSAL + '; server web1 was new, so its definition was removed again'
+    assert domain_names(conn) == ['test']
+
+
+def test_a_server_that_existed_is_kept_as_it_was_when_it_cannot_start(converge, conn, refuse):
+    converge(vcpus=2)
+    definition = conn.lookupByName('web1').XMLDesc(SECURE_INACTIVE)
+    refuse('create')
+    with pytest.raises(libvirt.libvirtError) as caught:
+        converge(state='running')
+    assert str(caught.value) == REFUSAL   # the error as it was, with no note
+    assert conn.lookupByName('web1').XMLDesc(SECURE_INACTIVE) == definition
+
+
+def test_a_new_server_that_cannot_be_removed_again_is_named(converge, conn, refuse):
+    refuse('create', 'undefineFlags')
+    with pytest.raises(VirtualIronError) as caught:
+        converge(state='running')
+    assert str(caught.value) == (REFUSAL + "; server web1 was new, but removing its definition again failed too ("
+                                 + REFUSAL + '): remove it with state=absent')
+
+
+def test_a_new_server_is_removed_again_on_an_unexpected_error_which_keeps_its_traceback(converge, conn, monkeypatch):
+    monkeypatch.setattr(libvirt.virDomain, 'create', lambda dom: {}['bug'])
+    with pytest.raises(KeyError, match='bug'):
+        converge(state='running')
+    assert domain_names(conn) == ['test']

@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import json
 
+import libvirt
 import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
@@ -132,6 +133,40 @@ def test_main_many_servers_check_mode_and_diff(run_module, conn):
     assert exited.result['changed']
     assert [d['after_header'] for d in exited.result['diff']] == ['a', 'b']
     assert [d.name() for d in conn.listAllDomains()] == ['test']
+
+
+@pytest.fixture
+def refuse_start(monkeypatch):
+    """Every server start fails with a real libvirt error (the test driver refusing to resume a server that is not
+    paused), as QEMU fails to start a server whose disk another one writes."""
+    monkeypatch.setattr(libvirt.virDomain, 'create', lambda dom: dom.resume())
+
+
+def test_main_a_new_server_that_cannot_start_is_removed_again(run_module, conn, refuse_start):
+    exited = run_module(state='running')
+    assert exited.failed
+    assert exited.result['msg'] == \
+        "internal error: domain 'web1' not paused; server web1 was new, so its definition was removed again"
+    assert [d.name() for d in conn.listAllDomains()] == ['test']
+
+
+def test_main_many_servers_a_new_one_that_cannot_start_is_removed_again(run_module, conn, monkeypatch):
+    start = libvirt.virDomain.create
+    monkeypatch.setattr(libvirt.virDomain, 'create', lambda dom: dom.resume() if dom.name() == 'b' else start(dom))
+    exited = run_module(state='running', servers=[{'name': 'a'}, {'name': 'b'}])
+    assert exited.failed
+    assert exited.result['msg'] == \
+        "server b: internal error: domain 'b' not paused; server b was new, so its definition was removed again"
+    assert [(r['name'], r['changes']) for r in exited.result['results']] == [('a', ['created', 'started'])]
+    assert sorted((d.name(), d.isActive()) for d in conn.listAllDomains()) == [('a', True), ('test', True)]
+
+
+def test_main_many_servers_one_that_existed_is_kept_as_it_was(run_module, conn, refuse_start):
+    assert not run_module(name='b', vcpus=2).failed
+    definition = conn.lookupByName('b').XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
+    exited = run_module(state='running', servers=[{'name': 'b'}])
+    assert exited.result['msg'] == "server b: internal error: domain 'b' not paused"
+    assert conn.lookupByName('b').XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE) == definition
 
 
 @pytest.mark.parametrize('second, failed', [

@@ -18,9 +18,10 @@ import uuid
 
 from ansible_collections.virtualiron.infra.plugins.module_utils import vhd
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
-    VirtualIronError, is_libvirt_error, libvirt)
+    VirtualIronError, libvirt, server_definitions)
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import parse_xml
 from ansible_collections.virtualiron.infra.plugins.module_utils import storage
-from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import _xml, parse_disk
+from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import parse_disk
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import (
     FILE_POOL_TYPES, check_pool_directory, parse_pool_xml)
 from ansible_collections.virtualiron.infra.plugins.module_utils.validation import (
@@ -234,14 +235,14 @@ def pool_path(conn, pool, name):
 
 def refresh_pool(conn, path):
     """Let libvirt see a file we created or removed, when a pool holds its directory."""
-    pool = storage._active_pool_for_dir(conn, os.path.dirname(os.path.normpath(path)))
+    pool = storage.active_pools_by_dir(conn).get(os.path.dirname(os.path.normpath(path)))
     if pool is not None:
         pool.refresh(0)
 
 
 def _pool_volume(conn, path):
     """(pool, volume) under which servers may name the file at path: the active pool of its directory."""
-    pool = storage._active_pool_for_dir(conn, os.path.dirname(os.path.normpath(path)))
+    pool = storage.active_pools_by_dir(conn).get(os.path.dirname(os.path.normpath(path)))
     return (pool.name(), os.path.basename(path)) if pool is not None else None
 
 
@@ -256,15 +257,8 @@ def servers_using(conn, path):
     runs) has the disk, by its path or as a volume of the storage pool that holds it."""
     pool_volume = _pool_volume(conn, path)
     found = {}
-    for dom in conn.listAllDomains(0):
-        try:
-            running = bool(dom.isActive())
-            xmls = [dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)] + ([dom.XMLDesc(0)] if running else [])
-        except libvirt.libvirtError as e:
-            if is_libvirt_error(e, libvirt.VIR_ERR_NO_DOMAIN):
-                continue  # removed or migrated away since it was listed: it no longer uses anything here
-            raise
-        if any(_uses(parse_disk(d), path, pool_volume) for xml in xmls for d in _xml(xml).findall('devices/disk')):
+    for dom, running, xmls in server_definitions(conn):
+        if any(_uses(parse_disk(d), path, pool_volume) for xml in xmls for d in parse_xml(xml).findall('devices/disk')):
             found[dom.name()] = running
     return found
 

@@ -13,48 +13,26 @@ __metaclass__ = type
 
 import time
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.virtualiron.infra.plugins.module_utils.host_state import read_host_state
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
-    VirtualIronError, is_libvirt_error, libvirt)
-from ansible_collections.virtualiron.infra.plugins.module_utils.units import unit_multiplier
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import is_libvirt_error, libvirt
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import (
+    capabilities_guests, element_bytes, hvm_domain_types, int_text, parse_xml)
 from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import resolve_hypervisor
-
-try:
-    from lxml import etree
-except ImportError:
-    etree = None
 
 HARDWARE_ASSIST = ('vmx', 'svm')  # Intel VT-x, AMD-V
 VENDOR_WORDS = {'AuthenticAMD': 'AMD', 'GenuineIntel': 'Intel'}
-
-
-def _parse(xml):
-    if etree is None:
-        raise VirtualIronError(missing_required_lib('lxml'))
-    return etree.fromstring(xml.encode())
-
-
-def _int(text, default=None):
-    return int(text) if text not in (None, '') else default
-
-
-def _size(element):
-    """A libvirt size element (memory, pages) in bytes, honouring its unit attribute."""
-    return _int(element.text, 0) * unit_multiplier(element.get('unit', 'KiB')) if element is not None else None
 
 
 # ---------------------------------------------------------------- capabilities
 
 def parse_capabilities(xml):
     """virConnectGetCapabilities XML -> {'cpu', 'numa', 'iommu', 'guests'} (CPU without node info)."""
-    root = _parse(xml)
+    root = parse_xml(xml)
     return {
         'cpu': _parse_host_cpu(root.find('host/cpu')),
         'numa': [_parse_cell(c) for c in root.findall('host/topology/cells/cell')],
         'iommu': root.find("host/iommu[@support='yes']") is not None,
-        'guests': [_parse_guest(g) for g in root.findall('guest')],
+        'guests': capabilities_guests(root),
     }
 
 
@@ -68,41 +46,27 @@ def _parse_host_cpu(cpu):
         'arch': cpu.findtext('arch'),
         'model': cpu.findtext('model'),
         'vendor': cpu.findtext('vendor'),
-        'family': _int(sig.get('family')),
-        'model_number': _int(sig.get('model')),
-        'stepping': _int(sig.get('stepping')),
-        'sockets': _int(topo.get('sockets')),
-        'dies': _int(topo.get('dies')),
-        'cores': _int(topo.get('cores')),
-        'threads': _int(topo.get('threads')),
-        'tsc_frequency_hz': _int(counter.get('frequency')) if counter is not None else None,
+        'family': int_text(sig.get('family')),
+        'model_number': int_text(sig.get('model')),
+        'stepping': int_text(sig.get('stepping')),
+        'sockets': int_text(topo.get('sockets')),
+        'dies': int_text(topo.get('dies')),
+        'cores': int_text(topo.get('cores')),
+        'threads': int_text(topo.get('threads')),
+        'tsc_frequency_hz': int_text(counter.get('frequency')) if counter is not None else None,
         'features': sorted(f.get('name') for f in cpu.findall('feature')),
     }
 
 
 def _parse_cell(cell):
     return {'id': int(cell.get('id')),
-            'memory_bytes': _size(cell.find('memory')),
+            'memory_bytes': element_bytes(cell.find('memory')),
             'cpus': sorted(int(c.get('id')) for c in cell.findall('cpus/cpu'))}
-
-
-def _parse_guest(guest):
-    arch = guest.find('arch')
-    return {
-        'os_type': guest.findtext('os_type'),
-        'arch': arch.get('name'),
-        'wordsize': _int(arch.findtext('wordsize')),
-        'emulator': arch.findtext('emulator'),
-        'domain_types': [d.get('type') for d in arch.findall('domain')],
-        # Aliases ("pc", "q35") are machine types too; keep each name once, in libvirt's order.
-        'machine_types': list(dict.fromkeys(m.text for m in arch.findall('machine'))),
-    }
 
 
 def host_domain_types(caps):
     """Domain types offered for full virtualization (hvm) of the host's own architecture."""
-    arch = caps['cpu']['arch']
-    return [t for g in caps['guests'] if g['os_type'] == 'hvm' and g['arch'] == arch for t in g['domain_types']]
+    return hvm_domain_types(caps['guests'], caps['cpu']['arch'])
 
 
 def cpu_facts(caps, node_info):
@@ -150,9 +114,9 @@ def numa_facts(cells, free_bytes):
 
 # ---------------------------------------------------------------- network interfaces and block devices
 
-def parse_interface(xml):
+def parse_interface_nics(xml):
     """One virInterface XML -> its NICs: the interface, and for a bridge also its member ports."""
-    root = _parse(xml)
+    root = parse_xml(xml)
     nic = _nic(root)
     members = [_nic(m, bridge=nic['name']) for m in root.findall('bridge/interface')]
     nic['members'] = [m['name'] for m in members]
@@ -163,7 +127,7 @@ def _nic(element, bridge=None):
     mtu = element.find('mtu')
     mac = element.find('mac')
     return _nic_entry(element.get('name'), element.get('type'), mac.get('address') if mac is not None else None,
-                      element.find('link'), _int(mtu.get('size')) if mtu is not None else None, bridge)
+                      element.find('link'), int_text(mtu.get('size')) if mtu is not None else None, bridge)
 
 
 def _nic_entry(name, kind, mac, link, mtu=None, bridge=None):
@@ -172,7 +136,7 @@ def _nic_entry(name, kind, mac, link, mtu=None, bridge=None):
             'mac': mac.lower() if mac else None,
             'active': None,
             'link_state': link.get('state') if link is not None else None,
-            'speed_mbps': _int(link.get('speed')) if link is not None else None,
+            'speed_mbps': int_text(link.get('speed')) if link is not None else None,
             'mtu': mtu,
             'bridge': bridge,
             'members': []}
@@ -181,7 +145,7 @@ def _nic_entry(name, kind, mac, link, mtu=None, bridge=None):
 def parse_node_device(xml):
     """A node device XML -> ('nic', dict) for a network device, ('disk', dict) for a block device,
     or (None, None) for anything else."""
-    root = _parse(xml)
+    root = parse_xml(xml)
     cap = root.find('capability')
     kind = cap.get('type') if cap is not None else None
     if kind == 'net':
@@ -190,7 +154,7 @@ def parse_node_device(xml):
         return 'disk', {'name': root.findtext('name'),
                         'path': cap.findtext('block'),
                         'type': cap.findtext('drive_type'),
-                        'size_bytes': _int(cap.findtext('size')),
+                        'size_bytes': int_text(cap.findtext('size')),
                         'vendor': cap.findtext('vendor'),
                         'model': cap.findtext('model')}
     return None, None
@@ -205,7 +169,7 @@ def merge_nics(from_interfaces, from_devices):
 
 def parse_sysinfo(xml):
     """virConnectGetSysinfo XML (SMBIOS) -> the system's manufacturer, product, serial and UUID."""
-    root = _parse(xml)
+    root = parse_xml(xml)
     entries = dict((e.get('name'), (e.text or '').strip()) for e in root.findall('system/entry'))
     return {'manufacturer': entries.get('manufacturer'), 'product': entries.get('product'),
             'serial': entries.get('serial'), 'uuid': entries.get('uuid')}
@@ -272,7 +236,7 @@ def _optional(unavailable, part, call, default):
 def _interfaces(conn):
     interfaces = []
     for iface in conn.listAllInterfaces(0):
-        entries = parse_interface(iface.XMLDesc(0))
+        entries = parse_interface_nics(iface.XMLDesc(0))
         entries[0]['active'] = bool(iface.isActive())
         interfaces.extend(entries)
     return interfaces

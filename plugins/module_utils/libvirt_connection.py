@@ -10,7 +10,11 @@ import contextlib
 import threading
 import traceback
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback
+
+# VirtualIronError lives in errors; modules import it from here too.
+from ansible_collections.virtualiron.infra.plugins.module_utils.errors import (
+    MissingLibraryError, VirtualIronError, failure_details)
 
 try:
     import libvirt
@@ -29,10 +33,6 @@ CONNECTION_ARGUMENT_SPEC = dict(
 )
 
 
-class VirtualIronError(Exception):
-    """A failure whose message is meant for the user as it is."""
-
-
 def _ignore_libvirt_error(_ctx, _err):
     """libvirt prints every error to stderr by default; the exception carries it already."""
 
@@ -41,7 +41,7 @@ def open_connection(uri, timeout=CONNECT_TIMEOUT):
     """Open a read-write libvirt connection within timeout seconds (0: as long as libvirt takes), or raise
     VirtualIronError saying why not."""
     if libvirt is None:
-        raise VirtualIronError(missing_required_lib('libvirt-python'))
+        raise MissingLibraryError('libvirt-python', LIBVIRT_IMPORT_ERROR)
     libvirt.registerErrorHandler(_ignore_libvirt_error, None)
     attempt = _Attempt(uri)
     if not timeout:
@@ -100,7 +100,7 @@ def libvirt_session(module):
         conn = open_connection(uri, module.params.get('connect_timeout', CONNECT_TIMEOUT))
         yield conn
     except VirtualIronError as e:
-        module.fail_json(msg=str(e), uri=uri)
+        module.fail_json(msg=str(e), uri=uri, **failure_details(e))
     except Exception as e:  # libvirt.libvirtError, when libvirt is importable
         if libvirt is None or not isinstance(e, libvirt.libvirtError):
             raise
@@ -139,3 +139,18 @@ def is_libvirt_error(exc, *codes):
     if libvirt is None or not isinstance(exc, libvirt.libvirtError):
         return False
     return not codes or exc.get_error_code() in codes
+
+
+def server_definitions(conn):
+    """(dom, running, [XML]) for every server of the host: its saved definition and, while it runs, its live
+    one (a device plugged in or not yet unplugged counts). A server removed or migrated away since it was
+    listed is left out: it no longer uses anything here."""
+    for dom in conn.listAllDomains(0):
+        try:
+            running = bool(dom.isActive())
+            xmls = [dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)] + ([dom.XMLDesc(0)] if running else [])
+        except libvirt.libvirtError as e:
+            if is_libvirt_error(e, libvirt.VIR_ERR_NO_DOMAIN):
+                continue
+            raise
+        yield dom, running, xmls

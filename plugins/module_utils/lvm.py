@@ -39,7 +39,8 @@ PERCENT_RE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*%\s*(VG|PVS|FREE)\s*$', re.IGNOR
 NAME_RE = re.compile(r'[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}')
 
 
-def validate_name(name, what):
+def check_lvm_name(name, what):
+    """Refuse a name LVM would not take (a volume group's, a logical volume's, or a pool's over a group)."""
     if not NAME_RE.fullmatch(name or '') or name in ('.', '..') or name.startswith('-'):
         raise VirtualIronError('invalid %s name %r: use letters, digits, "+", "_", "." and "-", '
                                'not starting with "-"' % (what, name))

@@ -29,15 +29,11 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connecti
     CONNECT_TIMEOUT, VirtualIronError, is_libvirt_error, libvirt, lookup_or_none, open_connection)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import (
     DISK_FORMATS, live_migratable, parse_server)
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage import path_exists
-from ansible_collections.virtualiron.infra.plugins.module_utils.units import unit_multiplier
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import (
+    capabilities_uuid, element_bytes, etree, host_capabilities, parse_xml)
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage import active_pools_by_dir, path_exists
 from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import (
     ServerConverger, describe_server, find_server, power_state, undefine_server)
-
-try:
-    from lxml import etree
-except ImportError:
-    etree = None
 
 # QEMU can live-migrate these image formats; vpc (VHD), vhdx, vmdk and vdi block a live migration.
 # libvirt refuses to live-migrate a disk on shared storage that the host caches (data could be lost).
@@ -86,7 +82,7 @@ def _server_facts(conn, name):
 
 
 def _cpu_xml(domain_xml):
-    cpu = etree.fromstring(domain_xml.encode()).find('cpu')
+    cpu = parse_xml(domain_xml).find('cpu')
     return etree.tostring(cpu, encoding='unicode') if cpu is not None else None
 
 
@@ -111,16 +107,6 @@ def _cpu_compatible(dconn, server):
     return result != libvirt.VIR_CPU_COMPARE_INCOMPATIBLE
 
 
-def _pools_by_dir(conn):
-    """The host's active storage pools by their target directory."""
-    pools = {}
-    for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
-        path = etree.fromstring(pool.XMLDesc(0).encode()).findtext('target/path')
-        if path:
-            pools[os.path.normpath(path)] = pool
-    return pools
-
-
 def _switch_active(conn, switch):
     try:
         return bool(conn.networkLookupByName(switch).isActive())
@@ -138,7 +124,7 @@ def migrated_disks(spec):
 def gather_facts(sconn, dconn, name):
     """Where the server is: what decide() needs, read from both hosts."""
     return {'source': _server_facts(sconn, name), 'destination': _server_facts(dconn, name),
-            'same_host': _host_uuid(sconn) == _host_uuid(dconn)}
+            'same_host': capabilities_uuid(host_capabilities(sconn)) == capabilities_uuid(host_capabilities(dconn))}
 
 
 def gather_target_facts(dconn, server):
@@ -148,7 +134,7 @@ def gather_target_facts(dconn, server):
         'available_memory': available_memory(dconn),
         'cpu_compatible': _cpu_compatible(dconn, server) if server['active'] else True,
         'disks': _disks_exist(dconn, migrated_disks(server['spec'])),
-        'pool_dirs': sorted(_pools_by_dir(dconn)),
+        'pool_dirs': sorted(active_pools_by_dir(dconn)),
         'switches': dict((n['switch'], _switch_active(dconn, n['switch']))
                          for n in server['spec']['nics'] if n['switch']),
     }
@@ -164,7 +150,7 @@ def gather_backing_facts(sconn, dconn, server):
         if volume_format(disk) != 'qcow2':
             continue
         volume = lookup_or_none(sconn.storageVolLookupByPath, disk['path'], libvirt.VIR_ERR_NO_STORAGE_VOL)
-        path = volume is not None and etree.fromstring(volume.XMLDesc(0).encode()).findtext('backingStore/path')
+        path = volume is not None and parse_xml(volume.XMLDesc(0)).findtext('backingStore/path')
         if path:
             with _PROBE_LOCK:
                 backing[disk['path']] = {'path': path, 'on_destination': path_exists(dconn, path)}
@@ -182,10 +168,6 @@ def volume_format(disk):
 def _disks_exist(conn, disks):
     with _PROBE_LOCK:
         return dict((d['path'], path_exists(conn, d['path'])) for d in disks)
-
-
-def _host_uuid(conn):
-    return etree.fromstring(conn.getCapabilities().encode()).findtext('host/uuid')
 
 
 # ---------------------------------------------------------------- decisions (pure)
@@ -293,22 +275,17 @@ def _copied_size(source_volume_xml, disk, fmt):
     """libvirt reports a file's format and capacity from its contents, which on a raw disk the guest writes:
     a raw copy is as large as the source file; a copy in another format has the capacity its header gives,
     once the file has that format."""
-    source = etree.fromstring(source_volume_xml.encode())
+    source = parse_xml(source_volume_xml)
     if fmt == 'raw':
         # physical: the file's size (libvirt 3.0 on; its test driver gives the capacity alone, of raw files)
         physical = source.find('physical')
-        return _bytes(physical if physical is not None else source.find('capacity'))
+        return element_bytes(physical if physical is not None else source.find('capacity'), 'bytes')
     found = source.find('target/format')
     found = found.get('type') if found is not None else None
     if found != fmt:
         raise VirtualIronError("disk %s: the server's definition says format %s, but the file is %s"
                                % (disk['path'], fmt, found or 'of no format libvirt knows'))
-    return _bytes(source.find('capacity'))
-
-
-def _bytes(element):
-    """A libvirt size element (<capacity unit='…'>N</capacity>) in bytes."""
-    return int(element.text) * unit_multiplier(element.get('unit') or 'bytes')
+    return element_bytes(source.find('capacity'), 'bytes')
 
 
 def planned_changes(action, options):
@@ -447,7 +424,7 @@ class Migration(object):
         """One disk: a volume of the stated format and its capacity in the destination's pool for its directory,
         then its bytes. Returns the bytes of data sent."""
         source = _source_volume(self.sconn, disk['path'])
-        pool = _pools_by_dir(self.dconn)[os.path.dirname(os.path.normpath(disk['path']))]
+        pool = active_pools_by_dir(self.dconn)[os.path.dirname(os.path.normpath(disk['path']))]
         target = pool.createXML(copied_volume_xml(source.XMLDesc(0), disk), 0)
         self.new_volumes.append(disk['path'])
         return _stream_volume(source, target)

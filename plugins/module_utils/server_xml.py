@@ -16,13 +16,10 @@ import copy
 import ipaddress
 import re
 
-try:
-    from lxml import etree
-except ImportError:
-    etree = None
-
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size, unit_multiplier
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import (
+    element_bytes, etree, parse_xml, to_string)
+from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size
 from ansible_collections.virtualiron.infra.plugins.module_utils.validation import (
     check_absolute_path, check_file_name, check_free_text, check_interface_name, check_ip_address,
     check_object_name)
@@ -43,35 +40,7 @@ LIBVIRT_MAX_VCPUS = 65535
 DISK_KEYS = ('device', 'path', 'pool', 'volume', 'format', 'bus', 'cache', 'target', 'slice')
 
 
-def _require_lxml():
-    if etree is None:
-        raise VirtualIronError('the Python library lxml is required: pip install lxml')
-
-
-def _xml(text):
-    """Parse XML from libvirt. It holds what others wrote (and libvirt has written unescaped attributes):
-    no entities are expanded, and XML that cannot be read is a VirtualIronError, not a crash."""
-    _require_lxml()
-    try:
-        return etree.fromstring(text.encode('utf-8') if isinstance(text, str) else text,
-                                parser=etree.XMLParser(remove_blank_text=True, resolve_entities=False))
-    except etree.XMLSyntaxError as e:
-        raise VirtualIronError('libvirt returned XML that cannot be read (%s); correct the definition with '
-                               'virsh edit' % e)
-
-
-def to_string(element):
-    return etree.tostring(element, pretty_print=True, encoding='unicode')
-
-
 # ---------------------------------------------------------------- parsing
-
-def _kib(element, default=0):
-    """A libvirt memory element in bytes, honouring its unit attribute."""
-    if element is None:
-        return default
-    return int(element.text) * unit_multiplier(element.get('unit', 'KiB'))
-
 
 def parse_disk(disk):
     entry = dict.fromkeys(DISK_KEYS)
@@ -131,7 +100,7 @@ def _parse_tags(root):
 
 def parse_server(xml):
     """Domain XML -> spec dict (sizes in bytes). Unknown devices are ignored, not lost: see update."""
-    root = _xml(xml)
+    root = parse_xml(xml)
     vcpu = root.find('vcpu')
     max_vcpus = int(vcpu.text) if vcpu is not None else 1
     devices = root.find('devices')
@@ -144,8 +113,8 @@ def parse_server(xml):
         'machine': os_type.get('machine') if os_type is not None else None,
         'vcpus': int(vcpu.get('current', max_vcpus)) if vcpu is not None else 1,
         'max_vcpus': max_vcpus,
-        'max_memory': _kib(root.find('memory')),
-        'memory': _kib(root.find('currentMemory'), _kib(root.find('memory'))),
+        'max_memory': element_bytes(root.find('memory'), default=0),
+        'memory': element_bytes(root.find('currentMemory'), default=element_bytes(root.find('memory'), default=0)),
         'boot': [{v: k for k, v in BOOT_DEVICES.items()}.get(b.get('dev'), b.get('dev'))
                  for b in root.findall('os/boot')],
         'disks': [parse_disk(d) for d in root.findall('devices/disk')],
@@ -592,7 +561,7 @@ def _apply_console(devices, console):
 
 def update_server_xml(xml, spec):
     """Return domain XML that is `xml` changed to match `spec`, keeping everything libvirt added."""
-    root = _xml(xml)
+    root = parse_xml(xml)
     _apply_scalars(root, spec)
     devices = root.find('devices')
     _apply_disks(devices, spec)
@@ -604,7 +573,6 @@ def update_server_xml(xml, spec):
 
 def build_server_xml(spec, arch):
     """Domain XML for a new virtual server (update_server_xml fills in the spec's values)."""
-    _require_lxml()
     root = etree.Element('domain', type=spec['hypervisor'])
     _sub(root, 'name', spec['name'])
     for tag in ('memory', 'currentMemory', 'vcpu'):

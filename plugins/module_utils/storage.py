@@ -10,21 +10,19 @@ import os
 import uuid
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import libvirt, lookup_or_none
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import parse_xml
 from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import POOL_STATES, parse_pool_xml
 
-try:
-    from lxml import etree
-except ImportError:
-    etree = None
 
-
-def _active_pool_for_dir(conn, directory):
+def active_pools_by_dir(conn):
+    """The host's active storage pools by their target directory (normalized; the first pool of a directory)."""
+    pools = {}
     for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
-        path = etree.fromstring(pool.XMLDesc(0).encode()).findtext('target/path')
-        if path and os.path.normpath(path) == directory:
-            return pool
-    return None
+        path = parse_xml(pool.XMLDesc(0)).findtext('target/path')
+        if path:
+            pools.setdefault(os.path.normpath(path), pool)
+    return pools
 
 
 def _lookup(pool, name):
@@ -47,7 +45,7 @@ def path_exists(conn, path):
     except libvirt.libvirtError:
         pass
     directory, name = os.path.split(os.path.normpath(path))
-    pool = _active_pool_for_dir(conn, directory)
+    pool = active_pools_by_dir(conn).get(directory)
     if pool is not None:
         pool.refresh(0)
         return _lookup(pool, name)

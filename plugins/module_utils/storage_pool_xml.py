@@ -8,13 +8,9 @@ __metaclass__ = type
 
 import os
 
-try:
-    from lxml import etree
-except ImportError:
-    etree = None
-
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import validate_name
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import etree, parse_xml
+from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import check_lvm_name
 from ansible_collections.virtualiron.infra.plugins.module_utils.validation import check_absolute_path
 
 POOL_TYPES = ('dir', 'logical')
@@ -57,7 +53,7 @@ def check_pool_device(path, what):
 
 def desired_pool(name, pool_type, path, volume_group, devices):
     """The options of storage_pool -> a pool spec; refuses what libvirt would reject less clearly."""
-    validate_name(name, 'storage pool')
+    check_lvm_name(name, 'storage pool')
     pool_type = pool_type or 'dir'
     if pool_type == 'dir':
         if not path:
@@ -69,7 +65,7 @@ def desired_pool(name, pool_type, path, volume_group, devices):
     if pool_type != 'logical':
         raise VirtualIronError('unknown storage pool type %r; use %s' % (pool_type, ' or '.join(POOL_TYPES)))
     group = volume_group or name
-    validate_name(group, 'volume group')
+    check_lvm_name(group, 'volume group')
     if path and os.path.normpath(path) != '/dev/' + group:
         raise VirtualIronError('a logical pool over volume group %s has its volumes in /dev/%s; leave path out '
                                'or set it to that' % (group, group))
@@ -79,8 +75,6 @@ def desired_pool(name, pool_type, path, volume_group, devices):
 
 def build_pool_xml(spec):
     """libvirt pool XML for a spec."""
-    if etree is None:
-        raise VirtualIronError('the Python library lxml is required: pip install lxml')
     root = etree.Element('pool', type=spec['type'])
     etree.SubElement(root, 'name').text = spec['name']
     if spec['type'] == 'logical':
@@ -95,7 +89,7 @@ def build_pool_xml(spec):
 
 def parse_pool_xml(xml):
     """Pool XML (as libvirt returns it) -> spec plus sizes in bytes."""
-    root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml)
+    root = parse_xml(xml)
     pool_type = root.get('type')
     path = root.findtext('target/path')
     return {

@@ -27,13 +27,9 @@ import copy
 import ipaddress
 import re
 
-try:
-    from lxml import etree
-except ImportError:
-    etree = None
-
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import MAC_RE, to_string
+from ansible_collections.virtualiron.infra.plugins.module_utils.errors import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import etree, parse_xml, to_string
+from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import MAC_RE
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch_hook import (
     MAX_UPLINKS, SWITCH_NS, HookError, read_own_bridge)
 from ansible_collections.virtualiron.infra.plugins.module_utils.validation import (
@@ -46,13 +42,6 @@ _LIBVIRT_FORWARD = {'bridged': 'bridge', 'nat': 'nat'}
 # What a bridged network must not have: libvirt refuses them with forward mode bridge.
 _NOT_FOR_BRIDGED = ('ip', 'dns', 'mac', 'domain')
 _TAP_RE = re.compile(r'vnet[0-9]+')
-
-
-def _xml(text):
-    if etree is None:
-        raise VirtualIronError('the Python library lxml is required: pip install lxml')
-    return etree.fromstring(text.encode('utf-8') if isinstance(text, str) else text,
-                            parser=etree.XMLParser(remove_blank_text=True))
 
 
 # ---------------------------------------------------------------- parsing
@@ -100,7 +89,7 @@ def _parse_addressing(ip):
 def parse_switch(xml):
     """Network XML -> spec. The uplinks of a bridged switch on a bridge the host provides are not in the
     network's XML: that bridge holds them (see bridge_uplinks), so they are [] here."""
-    root = _xml(xml)
+    root = parse_xml(xml)
     ip = _ipv4(root)
     mode = _mode(root, ip)
     bridge = root.find('bridge')
@@ -313,12 +302,12 @@ def overlapping_switch(spec, others):
 
 # ---------------------------------------------------------------- the host's bridges
 
-def parse_interface(xml):
+def parse_interface_tree(xml):
     """libvirt interface XML -> {'name', 'type', 'members': [parsed members]} (bridge ports, bond slaves)."""
-    root = _xml(xml) if not hasattr(xml, 'tag') else xml
+    root = parse_xml(xml) if not hasattr(xml, 'tag') else xml
     holder = root.find(root.get('type') or '') if root.get('type') in ('bridge', 'bond') else None
     return {'name': root.get('name'), 'type': root.get('type'),
-            'members': [parse_interface(m) for m in holder.findall('interface')] if holder is not None else []}
+            'members': [parse_interface_tree(m) for m in holder.findall('interface')] if holder is not None else []}
 
 
 def bridge_uplinks(bridge):
@@ -350,7 +339,7 @@ def choose_bridge(spec, interfaces, current, others):
     - a bridge the host provides over exactly its uplinks (found, or named in spec's bridge);
     - else a bridge of its own, which the collection's network hook makes when the switch starts: named in
       spec's bridge or br-<first uplink>, over the bond bond-<first uplink> when there are several uplinks.
-    interfaces: the host's (parse_interface); current: the switch's spec now, or None; others: the specs of
+    interfaces: the host's (parse_interface_tree); current: the switch's spec now, or None; others: the specs of
     the host's other switches. Raises VirtualIronError when neither can be."""
     by_name = interfaces_by_name(interfaces)
     missing = [u for u in spec['uplinks'] if u not in by_name]
@@ -534,7 +523,7 @@ def dhcp_host_element(host):
 
 def update_switch_xml(xml, spec):
     """Network XML changed to match spec, keeping what the collection does not manage."""
-    root = _xml(xml)
+    root = parse_xml(xml)
     _apply_own_bridge(root, spec)
     _apply_forward(root, spec)
     _apply_bridge(root, spec)

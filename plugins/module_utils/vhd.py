@@ -51,8 +51,6 @@ MAX_SIZE = 0xFF000000 * SECTOR
 MAX_TABLE_ENTRIES = 4 * 1024 ** 2
 FIXED_ALIGNMENT = 4096
 MAX_CHS_SECTORS = 65535 * 16 * 255
-# Seconds from the Unix epoch to the VHD epoch (2000-01-01 00:00:00 UTC).
-VHD_EPOCH = 946684800
 # Creators whose readers (Virtual PC, old QEMU) take the size from the CHS geometry, not current_size;
 # QEMU reads images with any other creator by current_size (block/vpc.c).
 CHS_CREATORS = (b'vpc ', b'qemu')

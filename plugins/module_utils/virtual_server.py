@@ -8,18 +8,15 @@ __metaclass__ = type
 
 import time
 
-try:
-    from lxml import etree
-except ImportError:  # server_xml reports it when it is needed
-    etree = None
-
 from ansible_collections.virtualiron.infra.plugins.module_utils.disk_image import vhd_slice
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
     VirtualIronError, converge_autostart, is_libvirt_error, libvirt, lookup_or_none)
+from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import (
+    capabilities_arch, capabilities_guests, host_capabilities, hvm_domain_types, parse_xml, to_string)
 from ansible_collections.virtualiron.infra.plugins.module_utils.live_changes import outstanding_changes, plan_live_changes
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import (
     METADATA_NS, METADATA_PREFIX, build_server_xml, comparable, desired_server, disk_matches, pair_disks,
-    parse_server, tags_element, to_string, update_server_xml, user_view)
+    parse_server, tags_element, update_server_xml, user_view)
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage import path_exists
 from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_switch import find_switch
 
@@ -54,20 +51,16 @@ def live_spec(dom):
 
 def host_hypervisors(conn):
     """(arch, [domain types the host offers for hvm guests of its own architecture])."""
-    caps = etree.fromstring(conn.getCapabilities().encode())
-    arch = caps.findtext('host/cpu/arch')
-    types = []
-    for guest in caps.findall('guest'):
-        if guest.findtext('os_type') == 'hvm' and guest.find('arch').get('name') == arch:
-            types.extend(d.get('type') for d in guest.findall('arch/domain'))
-    return arch, types
+    caps = host_capabilities(conn)
+    arch = capabilities_arch(caps)
+    return arch, hvm_domain_types(capabilities_guests(caps), arch)
 
 
 def host_max_vcpus(conn, hypervisor, arch, machine):
     """The most vCPUs this host gives one server of that type: from its domain capabilities, which know the
     machine type's limit, or where the driver has none (Xen, test) from getMaxVcpus."""
     try:
-        caps = etree.fromstring(conn.getDomainCapabilities(None, arch, machine, hypervisor).encode())
+        caps = parse_xml(conn.getDomainCapabilities(None, arch, machine, hypervisor))
     except libvirt.libvirtError:
         return conn.getMaxVcpus(hypervisor)
     vcpu = caps.find('vcpu')
@@ -384,7 +377,7 @@ def _ignore_race(call):
 
 def _device_xml(domain_xml, device):
     """The XML of one disk (by target) or NIC (by MAC) of a domain, for attach/detach/update calls."""
-    root = etree.fromstring(domain_xml.encode())
+    root = parse_xml(domain_xml)
     if 'target' in device:
         element = root.xpath('devices/disk[target/@dev=$t]', t=device['target'])
     else:

@@ -9,11 +9,11 @@ __metaclass__ = type
 import re
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
-    VirtualIronError, converge_autostart, is_libvirt_error, libvirt, lookup_or_none)
+    VirtualIronError, converge_autostart, is_libvirt_error, libvirt, lookup_or_none, server_definitions)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import parse_server
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml import (
     bridge_uplinks, bridge_user, build_switch_xml, choose_bridge, comparable, desired_switch, dhcp_host_changes,
-    dhcp_host_element, find_bridge, interfaces_by_name, overlapping_switch, parse_interface, parse_switch, to_string,
+    dhcp_host_element, find_bridge, interfaces_by_name, overlapping_switch, parse_interface_tree, parse_switch, to_string,
     update_switch_xml)
 
 
@@ -65,16 +65,14 @@ def host_interfaces(conn):
             raise VirtualIronError('the host\'s libvirt has no interface driver, so bridged switches cannot find '
                                    'their uplinks there')
         raise
-    return [parse_interface(i.XMLDesc(0)) for i in interfaces]
+    return [parse_interface_tree(i.XMLDesc(0)) for i in interfaces]
 
 
 def servers_by_switch(conn):
     """{switch name: {server name: running?}} for every server of the host, from its definition and, while it
-    runs, its live XML (a NIC plugged in or not yet unplugged counts)."""
+    runs, its live XML (a NIC plugged in or not yet unplugged counts); see server_definitions."""
     users = {}
-    for dom in conn.listAllDomains(0):
-        active = bool(dom.isActive())
-        xmls = [dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)] + ([dom.XMLDesc(0)] if active else [])
+    for dom, active, xmls in server_definitions(conn):
         for switch in set(nic['switch'] for xml in xmls for nic in parse_server(xml)['nics'] if nic['switch']):
             users.setdefault(switch, {})[dom.name()] = active
     return users

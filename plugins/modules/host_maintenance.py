@@ -186,6 +186,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.host_state import (
     check_reason, is_unreadable, read_host_state, write_host_state)
+from ansible_collections.virtualiron.infra.plugins.module_utils.errors import failure_details
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
     CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt_session)
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration import (
@@ -290,7 +291,7 @@ def main():
         try:
             moves = evacuate(module, servers)
         except VirtualIronError as e:
-            module.fail_json(msg=str(e), **result)
+            module.fail_json(msg=str(e), **dict(result, **failure_details(e)))
         result['changes'].extend(moves.pop('changes'))
         result.update(moves)
     result['changed'] = bool(result['changes'])

@@ -289,6 +289,7 @@ failed_servers:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.virtualiron.infra.plugins.module_utils.errors import failure_details
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
     CONNECTION_ARGUMENT_SPEC, VirtualIronError)
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration import (
@@ -306,7 +307,8 @@ def main():
         try:
             result = migrate_server(params['uri'], params['destination'], params['name'], options, module.check_mode)
         except VirtualIronError as e:
-            module.fail_json(msg=str(e), name=params['name'], source=params['uri'], destination=params['destination'])
+            module.fail_json(msg=str(e), name=params['name'], source=params['uri'], destination=params['destination'],
+                             **failure_details(e))
         result['diff'].update(before_header=params['name'], after_header=params['name'])
     else:
         jobs = [(params['uri'], params['destination'], name) for name in params['servers']]

@@ -148,7 +148,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
     CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt_session)
 from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import (
-    Lvm, format_size, parse_lv_size, plan_volume, validate_name, volume_view)
+    Lvm, check_lvm_name, format_size, parse_lv_size, plan_volume, volume_view)
 from ansible_collections.virtualiron.infra.plugins.module_utils.disk_image import servers_using
 
 
@@ -216,8 +216,8 @@ def volume_paths(volume):
 
 def run(module, lvm):
     params = module.params
-    validate_name(params['name'], 'logical volume')
-    validate_name(params['volume_group'], 'volume group')
+    check_lvm_name(params['name'], 'logical volume')
+    check_lvm_name(params['volume_group'], 'volume group')
     group = lvm.volume_groups().get(params['volume_group'])
     if group is None:
         if params['state'] == 'absent':

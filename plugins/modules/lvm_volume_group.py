@@ -133,7 +133,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import (
-    Lvm, group_view, plan_group, validate_name)
+    Lvm, check_lvm_name, group_view, plan_group)
 from ansible_collections.virtualiron.infra.plugins.module_utils.units import parse_size
 from ansible_collections.virtualiron.infra.plugins.module_utils.validation import check_absolute_path
 
@@ -215,7 +215,7 @@ def main():
     params = module.params
     lvm = None
     try:
-        validate_name(params['name'], 'volume group')
+        check_lvm_name(params['name'], 'volume group')
         lvm = Lvm(module)
         before = group_view(lvm.volume_groups().get(params['name']), lvm.members(params['name']))
         if params['state'] == 'present':

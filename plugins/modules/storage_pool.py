@@ -169,7 +169,7 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connecti
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage import lookup_pool, pool_facts
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import (
     build_pool_xml, definition_conflicts, desired_pool, requested_pool)
-from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import validate_name
+from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import check_lvm_name
 
 ARGUMENT_SPEC = dict(
     CONNECTION_ARGUMENT_SPEC,
@@ -311,7 +311,7 @@ class PoolConverger(object):
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        validate_name(module.params['name'], 'storage pool')
+        check_lvm_name(module.params['name'], 'storage pool')
     except VirtualIronError as e:
         module.fail_json(msg=str(e))
     with libvirt_session(module) as conn:

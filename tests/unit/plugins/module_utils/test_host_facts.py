@@ -10,6 +10,8 @@ import libvirt
 import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils import host_facts as hf
+from ansible_collections.virtualiron.infra.plugins.module_utils import libvirt_xml
+from ansible_collections.virtualiron.infra.plugins.module_utils.errors import MissingLibrary, failure_details
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 
 
@@ -103,17 +105,17 @@ BRIDGE_XML = """<interface type='bridge' name='br0'><mtu size='9000'/>
   </bridge></interface>"""
 
 
-def test_parse_interface_bridge_and_its_ports():
-    nics = hf.parse_interface(BRIDGE_XML)
+def test_parse_interface_nics_bridge_and_its_ports():
+    nics = hf.parse_interface_nics(BRIDGE_XML)
     assert [(n['name'], n['type'], n['bridge'], n['members']) for n in nics] == [
         ('br0', 'bridge', None, ['eno1', 'bond0']), ('eno1', 'ethernet', 'br0', []), ('bond0', 'bond', 'br0', [])]
     assert (nics[0]['mtu'], nics[0]['mac'], nics[0]['link_state']) == (9000, None, None)
     assert (nics[1]['mac'], nics[1]['link_state'], nics[1]['speed_mbps']) == ('aa:bb:cc:00:00:01', 'up', 25000)
 
 
-def test_parse_interface_ethernet():
-    nic, = hf.parse_interface("<interface type='ethernet' name='eth0'><mtu size='1500'/>"
-                              "<link state='down'/><mac address='46:f7:ef:49:d3:2b'/></interface>")
+def test_parse_interface_nics_ethernet():
+    nic, = hf.parse_interface_nics("<interface type='ethernet' name='eth0'><mtu size='1500'/>"
+                                   "<link state='down'/><mac address='46:f7:ef:49:d3:2b'/></interface>")
     assert nic == {'name': 'eth0', 'type': 'ethernet', 'mac': '46:f7:ef:49:d3:2b', 'active': None,
                    'link_state': 'down', 'speed_mbps': None, 'mtu': 1500, 'bridge': None, 'members': []}
 
@@ -245,6 +247,7 @@ def test_host_facts_samples_cpu_over_the_given_seconds(conn, monkeypatch, second
 
 
 def test_parsing_without_lxml_says_what_is_missing(monkeypatch, caps_xml):
-    monkeypatch.setattr(hf, 'etree', None)
-    with pytest.raises(VirtualIronError, match='lxml'):
+    monkeypatch.setattr(libvirt_xml, 'etree', MissingLibrary('lxml', 'Traceback: no module named lxml'))
+    with pytest.raises(VirtualIronError, match='lxml') as raised:
         hf.parse_capabilities(caps_xml)
+    assert failure_details(raised.value) == {'exception': 'Traceback: no module named lxml'}

@@ -9,11 +9,12 @@ __metaclass__ = type
 import socket
 import threading
 
+import libvirt
 import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils import libvirt_connection
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
-    VirtualIronError, open_connection)
+    VirtualIronError, open_connection, server_definitions)
 
 
 @pytest.fixture
@@ -78,3 +79,46 @@ def test_a_connection_made_after_giving_up_is_closed(monkeypatch):
         open_connection('qemu+tcp://kvm1.example.com/system', timeout=0.1)
     release.set()
     assert closed.wait(10)
+
+
+def libvirt_error(code):
+    error = libvirt.libvirtError('error %d' % code)
+    error.err = (code, 0, 'error %d' % code, 0, '', None, None, 0, 0)
+    return error
+
+
+class ListedServer(object):
+    """A listed domain; error: what it raises when asked about itself (removed or migrated away meanwhile)."""
+
+    def __init__(self, name, running, error=None):
+        self.name, self.running, self.error = name, running, error
+
+    def isActive(self):
+        if self.error is not None:
+            raise self.error
+        return self.running
+
+    def XMLDesc(self, flags):
+        return "<domain flags='%d'/>" % flags
+
+
+class ListingHost(object):
+    def __init__(self, *domains):
+        self.domains = domains
+
+    def listAllDomains(self, flags):
+        return list(self.domains)
+
+
+def test_server_definitions_saved_and_live_and_without_a_server_gone_meanwhile():
+    host = ListingHost(ListedServer('a', False), ListedServer('gone', True, libvirt_error(libvirt.VIR_ERR_NO_DOMAIN)),
+                       ListedServer('b', True))
+    found = [(dom.name, running, xmls) for dom, running, xmls in server_definitions(host)]
+    assert found == [('a', False, ["<domain flags='%d'/>" % libvirt.VIR_DOMAIN_XML_INACTIVE]),
+                     ('b', True, ["<domain flags='%d'/>" % libvirt.VIR_DOMAIN_XML_INACTIVE, "<domain flags='0'/>"])]
+
+
+def test_server_definitions_pass_on_other_errors():
+    host = ListingHost(ListedServer('a', True, libvirt_error(libvirt.VIR_ERR_INTERNAL_ERROR)))
+    with pytest.raises(libvirt.libvirtError, match='error %d' % libvirt.VIR_ERR_INTERNAL_ERROR):
+        list(server_definitions(host))

@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import (
     ACTIVATION_OFF, NO_HINTS, Lvm, device_mapper_available, format_size, group_view, parse_lv_size, parse_lvs, parse_pvs,
-    parse_vgs, plan_group, plan_volume, report_rows, target_extents, validate_name, volume_view)
+    parse_vgs, plan_group, plan_volume, report_rows, target_extents, check_lvm_name, volume_view)
 
 MIB = 1024 ** 2
 # fixtures/{vgs,pvs,lvs-no-device-mapper}.json: reports as LVM 2.03.16 wrote them on a kernel without
@@ -83,7 +83,7 @@ def test_device_mapper_detected_from_lvm_version(output, available):
 @pytest.mark.parametrize('name', ['', '-x', '.', '..', 'a/b', 'a b', 'x' * 128, None])
 def test_invalid_names(name):
     with pytest.raises(VirtualIronError, match='invalid volume group name'):
-        validate_name(name, 'volume group')
+        check_lvm_name(name, 'volume group')
 
 
 # ---------------------------------------------------------------- sizes

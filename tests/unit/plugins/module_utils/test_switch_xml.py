@@ -12,7 +12,7 @@ from lxml import etree
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml import (
     bridge_user, build_switch_xml, choose_bridge, comparable, default_dhcp_range, desired_switch, dhcp_host_changes,
-    find_bridge, overlapping_switch, parse_interface, parse_switch, update_switch_xml)
+    find_bridge, overlapping_switch, parse_interface_tree, parse_switch, update_switch_xml)
 
 # A NAT network as libvirt keeps it, with things the collection does not manage (TFTP, boot file, DNS host).
 LIBVIRT_NAT = """<network>
@@ -44,7 +44,7 @@ BRIDGE_WITH_NIC = """<interface type='bridge' name='br-lan'><bridge>
 EMPTY_BRIDGE = "<interface type='bridge' name='br-empty'><bridge/></interface>"
 NIC = "<interface type='ethernet' name='eth0'><mac address='52:54:00:01:02:03'/></interface>"
 NIC2 = "<interface type='ethernet' name='eth1'><mac address='52:54:00:01:02:04'/></interface>"
-INTERFACES = [parse_interface(x) for x in (BRIDGE_WITH_BOND, BRIDGE_WITH_NIC, EMPTY_BRIDGE, NIC, NIC2)]
+INTERFACES = [parse_interface_tree(x) for x in (BRIDGE_WITH_BOND, BRIDGE_WITH_NIC, EMPTY_BRIDGE, NIC, NIC2)]
 
 
 def request(**options):
@@ -312,7 +312,7 @@ def test_dhcp_host_changes_only_when_nothing_else_changes():
 # ---------------------------------------------------------------- the host's bridges
 
 def test_parse_interface_nests_bond_slaves():
-    bridge = parse_interface(BRIDGE_WITH_BOND)
+    bridge = parse_interface_tree(BRIDGE_WITH_BOND)
     assert bridge['members'][0] == {'name': 'bond0', 'type': 'bond', 'members': [
         {'name': 'eno1', 'type': 'ethernet', 'members': []}, {'name': 'eno2', 'type': 'ethernet', 'members': []}]}
 
@@ -345,8 +345,8 @@ def test_choose_bridge_gives_a_switch_its_own_bridge_where_the_host_has_none():
 
 def test_choose_bridge_keeps_the_switchs_own_bridge():
     current = choose(['eth0'], bridge='lan')
-    INTERFACES.append(parse_interface("<interface type='bridge' name='lan'><bridge>"
-                                      "<interface type='ethernet' name='eth0'/></bridge></interface>"))
+    INTERFACES.append(parse_interface_tree("<interface type='bridge' name='lan'><bridge>"
+                                           "<interface type='ethernet' name='eth0'/></bridge></interface>"))
     try:
         again = choose(['eth0'], current=current)
         assert (again['bridge'], again['host_bridge']) == ('lan', False)

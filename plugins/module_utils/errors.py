@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtualiron.infra contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection's exception, and what stands in for a Python library that could not be imported."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.module_utils.basic import missing_required_lib
+
+
+class VirtualIronError(Exception):
+    """A failure whose message is meant for the user as it is."""
+
+
+class MissingLibraryError(VirtualIronError):
+    """A Python library the collection needs is not installed. import_traceback: that of the failed import,
+    for fail_json's exception= (failure_details)."""
+
+    def __init__(self, library, import_traceback=None):
+        super(MissingLibraryError, self).__init__(missing_required_lib(library))
+        self.import_traceback = import_traceback
+
+
+class MissingLibrary(object):
+    """Holds the place of a library whose import failed: any use of it raises MissingLibraryError with the
+    import's traceback, so that a missing library fails with a clear message, never a NoneType error."""
+
+    def __init__(self, library, import_traceback):
+        self.library = library
+        self.import_traceback = import_traceback
+
+    def __getattr__(self, name):
+        # Only called for attributes the holder lacks: library and import_traceback are its own.
+        raise MissingLibraryError(self.library, self.import_traceback)
+
+
+def failure_details(error):
+    """fail_json's keyword arguments beyond msg for an error: exception= the import traceback of a missing
+    library."""
+    import_traceback = getattr(error, 'import_traceback', None)
+    return {'exception': import_traceback} if import_traceback else {}

@@ -235,14 +235,14 @@ def pool_path(conn, pool, name):
 
 def refresh_pool(conn, path):
     """Let libvirt see a file we created or removed, when a pool holds its directory."""
-    pool = storage.active_pools_by_dir(conn).get(os.path.dirname(os.path.normpath(path)))
+    pool = storage.pool_holding(conn, path)
     if pool is not None:
         pool.refresh(0)
 
 
 def _pool_volume(conn, path):
     """(pool, volume) under which servers may name the file at path: the active pool of its directory."""
-    pool = storage.active_pools_by_dir(conn).get(os.path.dirname(os.path.normpath(path)))
+    pool = storage.pool_holding(conn, path)
     return (pool.name(), os.path.basename(path)) if pool is not None else None
 
 

@@ -31,7 +31,8 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml impor
     DISK_FORMATS, live_migratable, parse_server)
 from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import (
     capabilities_uuid, element_bytes, etree, host_capabilities, parse_xml)
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage import active_pools_by_dir, path_exists
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage import (
+    active_pools_by_dir, path_exists, pool_holding)
 from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import (
     ServerConverger, describe_server, find_server, power_state, undefine_server)
 
@@ -424,7 +425,9 @@ class Migration(object):
         """One disk: a volume of the stated format and its capacity in the destination's pool for its directory,
         then its bytes. Returns the bytes of data sent."""
         source = _source_volume(self.sconn, disk['path'])
-        pool = active_pools_by_dir(self.dconn)[os.path.dirname(os.path.normpath(disk['path']))]
+        pool = pool_holding(self.dconn, disk['path'])
+        if pool is None:  # the pre-flight checks found it: it was stopped since
+            raise VirtualIronError('the destination no longer has an active storage pool for %s' % disk['path'])
         target = pool.createXML(copied_volume_xml(source.XMLDesc(0), disk), 0)
         self.new_volumes.append(disk['path'])
         return _stream_volume(source, target)

@@ -25,6 +25,11 @@ def active_pools_by_dir(conn):
     return pools
 
 
+def pool_holding(conn, path):
+    """The active storage pool whose directory holds the file at path, or None."""
+    return active_pools_by_dir(conn).get(os.path.dirname(os.path.normpath(path)))
+
+
 def _lookup(pool, name):
     try:
         pool.storageVolLookupByName(name)
@@ -45,7 +50,7 @@ def path_exists(conn, path):
     except libvirt.libvirtError:
         pass
     directory, name = os.path.split(os.path.normpath(path))
-    pool = active_pools_by_dir(conn).get(directory)
+    pool = pool_holding(conn, path)
     if pool is not None:
         pool.refresh(0)
         return _lookup(pool, name)

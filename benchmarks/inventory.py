@@ -26,8 +26,8 @@ from ansible.plugins.loader import init_plugin_loader  # noqa: E402
 
 init_plugin_loader()  # makes ansible_collections.* importable from ANSIBLE_COLLECTIONS_PATH (scripts/env.sh)
 from ansible_collections.virtualiron.infra.plugins.inventory import hypervisors  # noqa: E402
-from ansible_collections.virtualiron.infra.plugins.module_utils.host_facts import host_facts  # noqa: E402
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import open_connection  # noqa: E402
+from ansible_collections.virtualiron.infra.plugins.module_utils.host.facts import host_facts  # noqa: E402
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import open_connection  # noqa: E402
 
 PREFIX = 'vi6-bench-'
 

@@ -56,7 +56,7 @@ def check(path, data_mib, size):
 
 def time_library(path):
     sys.path.insert(0, collection_path())
-    from ansible_collections.virtualiron.infra.plugins.module_utils import vhd
+    from ansible_collections.virtualiron.infra.plugins.module_utils.disk import vhd
     started = time.perf_counter()
     vhd.grow(path, 20 * GIB)
     return time.perf_counter() - started

@@ -162,15 +162,15 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable, to_safe_group_name
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.host_facts import host_facts
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.host.facts import host_facts
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECT_TIMEOUT, VirtualIronError, is_libvirt_error, libvirt, open_connection)
-from ansible_collections.virtualiron.infra.plugins.module_utils.query import run_query
-from ansible_collections.virtualiron.infra.plugins.module_utils.registration import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.query import run_query
+from ansible_collections.virtualiron.infra.plugins.module_utils.host.registration import (
     REGISTRATION_SUFFIX, read_registrations)
-from ansible_collections.virtualiron.infra.plugins.module_utils.validation import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import (
     AUTHENTICATED_TRANSPORTS, check_ip_address, check_object_name, uri_transport)
-from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import describe_servers
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import describe_servers
 
 PREFIX = 'virtualiron_'
 CONFIG_SUFFIXES = ('hypervisors.yml', 'hypervisors.yaml')

@@ -199,10 +199,10 @@ query_result:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.host_facts import host_facts
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.host.facts import host_facts
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECTION_ARGUMENT_SPEC, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.query import exit_with_query
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.query import exit_with_query
 
 
 def main():

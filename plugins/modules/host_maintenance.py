@@ -184,14 +184,14 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.host_state import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.host.maintenance_state import (
     check_reason, is_unreadable, read_host_state, write_host_state)
-from ansible_collections.virtualiron.infra.plugins.module_utils.errors import failure_details
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import failure_details
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.migration import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration.move import (
     MIGRATION_ARGUMENT_SPEC, candidate_hosts, migrate_many, migration_options, servers_to_move)
-from ansible_collections.virtualiron.infra.plugins.module_utils.placement import place
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration.placement import place
 
 ARGUMENT_SPEC = dict(
     CONNECTION_ARGUMENT_SPEC,

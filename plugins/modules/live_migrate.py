@@ -289,10 +289,10 @@ failed_servers:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.errors import failure_details
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import failure_details
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECTION_ARGUMENT_SPEC, VirtualIronError)
-from ansible_collections.virtualiron.infra.plugins.module_utils.migration import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration.move import (
     MIGRATION_ARGUMENT_SPEC, migrate_many, migrate_server, migration_options)
 
 

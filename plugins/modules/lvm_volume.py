@@ -145,11 +145,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.lvm import (
     Lvm, check_lvm_name, format_size, parse_lv_size, plan_volume, volume_view)
-from ansible_collections.virtualiron.infra.plugins.module_utils.disk_image import servers_using
+from ansible_collections.virtualiron.infra.plugins.module_utils.disk.image import servers_using
 
 
 def ensure_present(lvm, params, group, volume, check_mode):

@@ -131,11 +131,11 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.lvm import (
     Lvm, check_lvm_name, group_view, plan_group)
-from ansible_collections.virtualiron.infra.plugins.module_utils.units import parse_size
-from ansible_collections.virtualiron.infra.plugins.module_utils.validation import check_absolute_path
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import parse_size
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import check_absolute_path
 
 
 def resolve_devices(paths):

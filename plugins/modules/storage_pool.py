@@ -164,12 +164,12 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage import lookup_pool, pool_facts
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pools import lookup_pool, pool_facts
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pool_xml import (
     build_pool_xml, definition_conflicts, desired_pool, requested_pool)
-from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import check_lvm_name
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.lvm import check_lvm_name
 
 ARGUMENT_SPEC = dict(
     CONNECTION_ARGUMENT_SPEC,

@@ -65,9 +65,9 @@ pools:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECTION_ARGUMENT_SPEC, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage import lookup_pool, pool_facts
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pools import lookup_pool, pool_facts
 
 
 def main():

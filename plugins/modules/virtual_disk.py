@@ -214,12 +214,12 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils import disk_image
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.disk import image as disk_image
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size, parse_size
-from ansible_collections.virtualiron.infra.plugins.module_utils.validation import check_absolute_path
-from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_disk import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import format_size, parse_size
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import check_absolute_path
+from ansible_collections.virtualiron.infra.plugins.module_utils.disk.plan import (
     apply_action, describe_action, in_use_refusal, normalize_size, plan, predicted)
 
 ARGUMENT_SPEC = dict(

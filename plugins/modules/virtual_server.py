@@ -425,10 +425,10 @@ pending_changes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECTION_ARGUMENT_SPEC, VirtualIronError, is_libvirt_error, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.units import parse_size
-from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import parse_size
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import (
     POWER_STATES, ServerConverger)
 
 # One server's options. None means "not set": a servers entry falls back to the top-level option,

@@ -110,11 +110,11 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECTION_ARGUMENT_SPEC, libvirt, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.query import exit_with_query, named_or_all
-from ansible_collections.virtualiron.infra.plugins.module_utils.utilization import cpu_percent, server_figures
-from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import describe_servers, find_server
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.query import exit_with_query, named_or_all
+from ansible_collections.virtualiron.infra.plugins.module_utils.host.utilization import cpu_percent, server_figures
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import describe_servers, find_server
 
 
 def _stats(conn):

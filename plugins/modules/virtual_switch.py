@@ -262,10 +262,10 @@ pending_changes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECTION_ARGUMENT_SPEC, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml import MODES
-from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_switch import SwitchConverger
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch.network_xml import MODES
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch.converger import SwitchConverger
 
 ARGUMENT_SPEC = dict(
     CONNECTION_ARGUMENT_SPEC,

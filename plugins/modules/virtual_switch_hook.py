@@ -127,9 +127,9 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.virtualiron.infra.plugins.module_utils import switch_hook
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.validation import check_file_kind
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch import hook as switch_hook
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import check_file_kind
 
 ARGUMENT_SPEC = dict(
     state=dict(type='str', default='present', choices=['present', 'absent']),
@@ -143,7 +143,7 @@ HOOK_DAEMONS = ('libvirtd', 'virtnetworkd')
 
 def hook_script(interpreter):
     """The hook as installed: the collection's switch_hook module run by the host's Python."""
-    source = pkgutil.get_data(switch_hook.__name__.rpartition('.')[0], 'switch_hook.py')
+    source = pkgutil.get_data(switch_hook.__name__.rpartition('.')[0], 'hook.py')
     return b'#!' + to_bytes(interpreter) + b'\n' + source
 
 

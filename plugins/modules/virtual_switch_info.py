@@ -108,10 +108,10 @@ query_result:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECTION_ARGUMENT_SPEC, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.query import exit_with_query, named_or_all
-from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_switch import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.query import exit_with_query, named_or_all
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch.converger import (
     describe_switch, find_switch, known_interfaces, servers_by_switch)
 
 

@@ -23,7 +23,7 @@ except ImportError:  # before ansible-core 2.19 every string is a template unles
         return template
 
 from ansible_collections.virtualiron.infra.plugins.inventory import hypervisors as hv
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 
 TEST_URI = 'test:///default'
 CLOSED_URI = 'qemu+tcp://127.0.0.1:1/system'
@@ -225,7 +225,7 @@ def test_query_hypervisor_on_the_test_driver(conn):
 def test_query_hypervisor_skips_a_server_that_goes_away_meanwhile(conn, monkeypatch):
     """Another run migrates or removes a server between the listing and its description."""
     import libvirt
-    from ansible_collections.virtualiron.infra.plugins.module_utils import virtual_server
+    from ansible_collections.virtualiron.infra.plugins.module_utils.server import converger as virtual_server
     real, gone = virtual_server.describe_server, conn.listAllDomains(0)[0].name()
 
     def describe(dom):

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import parse_server
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import parse_server
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 

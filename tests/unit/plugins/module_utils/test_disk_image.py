@@ -14,7 +14,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils import disk_image, vhd
+from ansible_collections.virtualiron.infra.plugins.module_utils.disk import image as disk_image
+from ansible_collections.virtualiron.infra.plugins.module_utils.disk import vhd
 
 MIB = 1024 ** 2
 needs_qemu = pytest.mark.skipif(shutil.which('qemu-img') is None or shutil.which('qemu-io') is None,

@@ -9,10 +9,10 @@ __metaclass__ = type
 import libvirt
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils import host_facts as hf
-from ansible_collections.virtualiron.infra.plugins.module_utils import libvirt_xml
-from ansible_collections.virtualiron.infra.plugins.module_utils.errors import MissingLibrary, failure_details
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.host import facts as hf
+from ansible_collections.virtualiron.infra.plugins.module_utils.common import libvirt_xml
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import MissingLibrary, failure_details
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 
 
 @pytest.fixture

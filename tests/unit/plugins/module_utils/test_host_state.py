@@ -10,10 +10,10 @@ import json
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils import host_facts
-from ansible_collections.virtualiron.infra.plugins.module_utils.host_state import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.host import facts as host_facts
+from ansible_collections.virtualiron.infra.plugins.module_utils.host.maintenance_state import (
     DEFAULT_STATE, read_host_state, write_host_state)
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 
 
 class Secret(object):

@@ -12,8 +12,8 @@ import threading
 import libvirt
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils import libvirt_connection
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common import connection as libvirt_connection
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     VirtualIronError, open_connection, server_definitions)
 
 

@@ -8,11 +8,11 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils import libvirt_xml
-from ansible_collections.virtualiron.infra.plugins.module_utils.errors import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common import libvirt_xml
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import (
     MissingLibrary, MissingLibraryError, failure_details)
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import (
     capabilities_arch, capabilities_guests, capabilities_uuid, element_bytes, hvm_domain_types, parse_xml)
 
 CAPS = """<capabilities><host><uuid>5e4b1c3a-0000-4000-8000-000000000001</uuid><cpu><arch>x86_64</arch></cpu></host>

@@ -10,7 +10,7 @@ import copy
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.live_changes import plan_live_changes
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.live_changes import plan_live_changes
 
 GiB = 1024 ** 3
 NEW_MAC = '52:54:00:00:00:01'

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.lvm import (
     ACTIVATION_OFF, NO_HINTS, Lvm, device_mapper_available, format_size, group_view, parse_lv_size, parse_lvs, parse_pvs,
     parse_vgs, plan_group, plan_volume, report_rows, target_extents, check_lvm_name, volume_view)
 

@@ -9,8 +9,8 @@ __metaclass__ = type
 import libvirt
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.migration import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration.move import (
     DEFAULT_OPTIONS, copied_volume_xml, decide, gather_backing_facts, job_figures, migrate_many, migrated_disks, migration_flags,
     migration_options, migration_params, planned_changes, preflight_problems, timed_out)
 

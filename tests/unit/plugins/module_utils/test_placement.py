@@ -6,7 +6,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.placement import load_after, place, why_not
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration.placement import load_after, place, why_not
 
 GIB = 1024 ** 3
 

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils import query
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common import query
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 
 SERVERS = {'servers': [{'name': 'web1', 'state': 'running', 'vcpus': 2, 'tags': {'role': 'web'}},
                        {'name': 'db1', 'state': 'stopped', 'vcpus': 8, 'tags': {'role': 'db'}},

@@ -13,8 +13,8 @@ import threading
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.registration import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.host.registration import (
     MAX_REGISTRATION_BYTES, REGISTRATION_SCHEMA, read_registrations, schema_errors, validate_registration)
 
 DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'docs')

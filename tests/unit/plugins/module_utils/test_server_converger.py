@@ -9,9 +9,9 @@ __metaclass__ = type
 import libvirt
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import METADATA_NS
-from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import ServerConverger
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import METADATA_NS
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import ServerConverger
 from ansible_collections.virtualiron.infra.plugins.modules.virtual_server import server_request
 
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE

@@ -10,8 +10,8 @@ import copy
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
     DISK_KEYS, comparable, desired_server, pair_disks, pair_nics, parse_server, user_view)
 
 MiB, GiB = 1024 ** 2, 1024 ** 3

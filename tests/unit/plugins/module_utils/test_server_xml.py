@@ -9,7 +9,7 @@ __metaclass__ = type
 import pytest
 from lxml import etree
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
     METADATA_NS, build_server_xml, comparable, desired_server, parse_server, to_string, update_server_xml, user_view)
 from ansible_collections.virtualiron.infra.plugins.modules.virtual_server import server_request
 

@@ -13,8 +13,8 @@ __metaclass__ = type
 import pytest
 from lxml import etree
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
     build_server_xml, comparable, desired_server, parse_server, update_server_xml)
 from ansible_collections.virtualiron.infra.plugins.modules.virtual_server import server_request
 

@@ -9,8 +9,8 @@ __metaclass__ = type
 import pytest
 from lxml import etree
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pool_xml import (
     build_pool_xml, check_pool_directory, definition_conflicts, desired_pool, parse_pool_xml, requested_pool)
 
 # A dir pool as libvirt 9.0 returns it.

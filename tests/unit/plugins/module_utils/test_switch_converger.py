@@ -11,8 +11,8 @@ import libvirt
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_switch import SwitchConverger
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch.converger import SwitchConverger
 from ansible_collections.virtualiron.infra.plugins.modules.virtual_switch import ARGUMENT_SPEC
 
 BRIDGE_XML = ("<interface type='bridge' name='br-lan'><start mode='onboot'/><bridge>"
@@ -168,7 +168,7 @@ def test_a_nic_still_in_a_running_server_counts_as_a_user(converge, switches):
 
 
 def test_hook_refusal_is_told_without_libvirts_wrapping():
-    from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_switch import hook_refusal
+    from ansible_collections.virtualiron.infra.plugins.module_utils.switch.converger import hook_refusal
     error = libvirt.libvirtError('Hook script execution failed: internal error: Child process (LC_ALL=C PATH=/usr/bin '
                                  '/etc/libvirt/hooks/network.d/virtualiron-switch lan start begin -) unexpected exit '
                                  'status 1: virtual switch lan: uplink eth0 is already a port of br0\n')

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: virtualiron.infra contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""switch_hook: what the libvirt network hook reads, and the ip commands it plans."""
+"""switch.hook: what the libvirt network hook reads, and the ip commands it plans."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -11,10 +11,11 @@ import json
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils import switch_hook, validation
-from ansible_collections.virtualiron.infra.plugins.module_utils.switch_hook import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch import hook as switch_hook
+from ansible_collections.virtualiron.infra.plugins.module_utils.common import validation
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch.hook import (
     HookError, links_by_name, main, read_switch, start_commands, stop_commands)
-from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml import build_switch_xml
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch.network_xml import build_switch_xml
 
 OWN = {'name': 'lan', 'mode': 'bridged', 'bridge': 'br-eno1', 'host_bridge': False, 'uplinks': ['eno1', 'eno2'],
        'bond': 'bond-eno1', 'mtu': 9000, 'subnet': None, 'address': None, 'dhcp': False, 'dhcp_range': None,

@@ -9,8 +9,8 @@ __metaclass__ = type
 import pytest
 from lxml import etree
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch.network_xml import (
     bridge_user, build_switch_xml, choose_bridge, comparable, default_dhcp_range, desired_switch, dhcp_host_changes,
     find_bridge, overlapping_switch, parse_interface_tree, parse_switch, update_switch_xml)
 

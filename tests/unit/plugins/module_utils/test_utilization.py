@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.utilization import cpu_percent, server_figures
+from ansible_collections.virtualiron.infra.plugins.module_utils.host.utilization import cpu_percent, server_figures
 
 
 @pytest.mark.parametrize('first, second, elapsed, vcpus, expected', [

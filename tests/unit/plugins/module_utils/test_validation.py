@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils import validation as v
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common import validation as v
 
 
 @pytest.mark.parametrize('uri', [

@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils import vhd
+from ansible_collections.virtualiron.infra.plugins.module_utils.disk import vhd
 
 MIB = 1024 ** 2
 TIB = 1024 ** 4

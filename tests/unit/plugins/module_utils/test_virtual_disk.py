@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_disk import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.disk.plan import (
     describe_action, in_use_refusal, normalize_size, plan, predicted)
 
 MIB = 1024 ** 2

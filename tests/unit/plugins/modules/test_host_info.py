@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils import host_facts
+from ansible_collections.virtualiron.infra.plugins.module_utils.host import facts as host_facts
 from ansible_collections.virtualiron.infra.plugins.modules import host_info
 
 TEST_URI = 'test:///default'

@@ -8,8 +8,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.host_state import DEFAULT_STATE, parse_host_state
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.host.maintenance_state import DEFAULT_STATE, parse_host_state
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.modules.host_maintenance import (
     check_parameters, evacuation_plan, state_changes, wanted_state)
 

@@ -8,9 +8,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage import lookup_pool, pool_facts
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import SYSTEM_DIRECTORIES, SYSTEM_TREES
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pools import lookup_pool, pool_facts
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pool_xml import SYSTEM_DIRECTORIES, SYSTEM_TREES
 from ansible_collections.virtualiron.infra.plugins.modules.storage_pool import ARGUMENT_SPEC, DOCUMENTATION, PoolConverger
 
 NAME = 'vi3l-pool'

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.modules.virtual_disk import ARGUMENT_SPEC, disk_request, run
 
 pytestmark = pytest.mark.skipif(shutil.which('qemu-img') is None or shutil.which('qemu-io') is None,

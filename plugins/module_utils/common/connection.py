@@ -13,7 +13,7 @@ import traceback
 from ansible.module_utils.basic import env_fallback
 
 # VirtualIronError lives in errors; modules import it from here too.
-from ansible_collections.virtualiron.infra.plugins.module_utils.errors import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import (
     MissingLibraryError, VirtualIronError, failure_details)
 
 try:

@@ -8,10 +8,10 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     VirtualIronError, converge_autostart, is_libvirt_error, libvirt, lookup_or_none, server_definitions)
-from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import parse_server
-from ansible_collections.virtualiron.infra.plugins.module_utils.switch_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import parse_server
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch.network_xml import (
     bridge_uplinks, bridge_user, build_switch_xml, choose_bridge, comparable, desired_switch, dhcp_host_changes,
     dhcp_host_element, find_bridge, interfaces_by_name, overlapping_switch, parse_interface_tree, parse_switch, to_string,
     update_switch_xml)

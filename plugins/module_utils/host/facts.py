@@ -13,11 +13,11 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.host_state import read_host_state
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import is_libvirt_error, libvirt
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.host.maintenance_state import read_host_state
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import is_libvirt_error, libvirt
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import (
     capabilities_guests, element_bytes, hvm_domain_types, int_text, parse_xml)
-from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import resolve_hypervisor
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import resolve_hypervisor
 
 HARDWARE_ASSIST = ('vmx', 'svm')  # Intel VT-x, AMD-V
 VENDOR_WORDS = {'AuthenticAMD': 'AMD', 'GenuineIntel': 'Intel'}

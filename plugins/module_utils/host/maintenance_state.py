@@ -15,9 +15,9 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     VirtualIronError, is_libvirt_error, libvirt)
-from ansible_collections.virtualiron.infra.plugins.module_utils.validation import check_free_text
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import check_free_text
 
 STATE_USAGE = 'virtualiron-host-state'
 DEFAULT_STATE = {'maintenance': False, 'reason': '', 'since': None}

@@ -16,15 +16,15 @@ import os
 import stat
 import uuid
 
-from ansible_collections.virtualiron.infra.plugins.module_utils import vhd
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.disk import vhd
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     VirtualIronError, libvirt, server_definitions)
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import parse_xml
-from ansible_collections.virtualiron.infra.plugins.module_utils import storage
-from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import parse_disk
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import parse_xml
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage import pools as storage
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import parse_disk
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pool_xml import (
     FILE_POOL_TYPES, check_pool_directory, parse_pool_xml)
-from ansible_collections.virtualiron.infra.plugins.module_utils.validation import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import (
     check_file_kind, check_file_name, file_kind, path_inside)
 
 QEMU_FORMATS = {'vhd': 'vpc', 'qcow2': 'qcow2', 'raw': 'raw'}

@@ -24,16 +24,16 @@ import os
 import threading
 import time
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.host_state import read_host_state
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.host.maintenance_state import read_host_state
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECT_TIMEOUT, VirtualIronError, is_libvirt_error, libvirt, lookup_or_none, open_connection)
-from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
     DISK_FORMATS, live_migratable, parse_server)
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import (
     capabilities_uuid, element_bytes, etree, host_capabilities, parse_xml)
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pools import (
     active_pools_by_dir, path_exists, pool_holding)
-from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_server import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import (
     ServerConverger, describe_server, find_server, power_state, undefine_server)
 
 # QEMU can live-migrate these image formats; vpc (VHD), vhdx, vmdk and vdi block a live migration.

@@ -8,17 +8,17 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.disk_image import vhd_slice
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.disk.image import vhd_slice
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     VirtualIronError, converge_autostart, is_libvirt_error, libvirt, lookup_or_none)
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import (
     capabilities_arch, capabilities_guests, host_capabilities, hvm_domain_types, parse_xml, to_string)
-from ansible_collections.virtualiron.infra.plugins.module_utils.live_changes import outstanding_changes, plan_live_changes
-from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.live_changes import outstanding_changes, plan_live_changes
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
     METADATA_NS, METADATA_PREFIX, build_server_xml, comparable, desired_server, disk_matches, pair_disks,
     parse_server, tags_element, update_server_xml, user_view)
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage import path_exists
-from ansible_collections.virtualiron.infra.plugins.module_utils.virtual_switch import find_switch
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pools import path_exists
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch.converger import find_switch
 
 POWER_STATES = ('present', 'running', 'stopped', 'suspended', 'restarted', 'absent')
 _POLL_SECONDS = 0.2

@@ -27,7 +27,7 @@ import stat
 import struct
 import uuid
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 
 SECTOR = 512
 FOOTER_SIZE = 512

@@ -8,10 +8,10 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import etree, parse_xml
-from ansible_collections.virtualiron.infra.plugins.module_utils.lvm import check_lvm_name
-from ansible_collections.virtualiron.infra.plugins.module_utils.validation import check_absolute_path
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import etree, parse_xml
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.lvm import check_lvm_name
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import check_absolute_path
 
 POOL_TYPES = ('dir', 'logical')
 POOL_STATES = {0: 'inactive', 1: 'building', 2: 'active', 3: 'degraded', 4: 'inaccessible'}

@@ -23,8 +23,8 @@ import os
 import re
 import stat
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.validation import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import (
     DATA_URI_DRIVERS, DATA_URI_TRANSPORTS, check_data_uri, check_host_address, check_ip_address)
 
 REGISTRATION_VERSION = 1

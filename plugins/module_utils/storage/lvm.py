@@ -19,8 +19,8 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size, parse_size
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import format_size, parse_size
 
 ACTIVATION_OFF = 'global {activation=0}'
 # LVM remembers which devices hold PVs in /run/lvm/hints. LVM run in another mount namespace (a container,

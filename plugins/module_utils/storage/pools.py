@@ -9,10 +9,10 @@ __metaclass__ = type
 import os
 import uuid
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import libvirt, lookup_or_none
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import parse_xml
-from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage_pool_xml import POOL_STATES, parse_pool_xml
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import libvirt, lookup_or_none
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import parse_xml
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import format_size
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pool_xml import POOL_STATES, parse_pool_xml
 
 
 def active_pools_by_dir(conn):

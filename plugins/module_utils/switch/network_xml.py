@@ -11,7 +11,7 @@ The modes map to libvirt networks like this:
 - bridged: <forward mode='bridge'> over a Linux bridge that enslaves the uplinks (through a bond when there
   are several). Either the host provides that bridge (found and checked here, never changed), or the switch
   has a bridge of its own: its uplinks, bond and MTU are then in the network's metadata, and the collection's
-  network hook on the host (switch_hook.py) makes the bridge when libvirt starts the switch and removes it
+  network hook on the host (hook.py) makes the bridge when libvirt starts the switch and removes it
   when libvirt stops it. libvirt itself cannot make bridges or bonds where its interface driver is read-only
   (the udev backend of Debian and RHEL 9).
 
@@ -27,12 +27,12 @@ import copy
 import ipaddress
 import re
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.errors import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import etree, parse_xml, to_string
-from ansible_collections.virtualiron.infra.plugins.module_utils.server_xml import MAC_RE
-from ansible_collections.virtualiron.infra.plugins.module_utils.switch_hook import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import etree, parse_xml, to_string
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import MAC_RE
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch.hook import (
     MAX_UPLINKS, SWITCH_NS, HookError, read_own_bridge)
-from ansible_collections.virtualiron.infra.plugins.module_utils.validation import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import (
     check_host_name, check_interface_name, check_object_name, check_subnet)
 
 MODES = ('isolated', 'private', 'bridged', 'nat')

@@ -16,11 +16,11 @@ import copy
 import ipaddress
 import re
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_xml import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import (
     element_bytes, etree, parse_xml, to_string)
-from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size
-from ansible_collections.virtualiron.infra.plugins.module_utils.validation import (
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import format_size
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import (
     check_absolute_path, check_file_name, check_free_text, check_interface_name, check_ip_address,
     check_object_name)
 

@@ -12,8 +12,8 @@ __metaclass__ = type
 
 import traceback
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.errors import MissingLibrary, VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.units import unit_multiplier
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import MissingLibrary, VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import unit_multiplier
 
 try:
     from lxml import etree

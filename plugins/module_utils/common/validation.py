@@ -18,7 +18,7 @@ import re
 import stat
 from urllib.parse import parse_qsl, urlsplit
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 
 OBJECT_NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}')
 # Linux refuses '/', ':' and blanks in interface names and allows at most 15 bytes (IFNAMSIZ - 1).

@@ -9,7 +9,7 @@ __metaclass__ = type
 import re
 from fractions import Fraction
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 
 # Single letters are binary, as in qemu-img and LVM; "KB", "MB"... are decimal (SI).
 _MULTIPLIERS = {

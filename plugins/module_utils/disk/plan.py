@@ -9,10 +9,10 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.virtualiron.infra.plugins.module_utils import disk_image
-from ansible_collections.virtualiron.infra.plugins.module_utils.libvirt_connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.units import format_size
-from ansible_collections.virtualiron.infra.plugins.module_utils.vhd import SECTOR, check_size, round_up
+from ansible_collections.virtualiron.infra.plugins.module_utils.disk import image as disk_image
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import format_size
+from ansible_collections.virtualiron.infra.plugins.module_utils.disk.vhd import SECTOR, check_size, round_up
 
 # Actions that rewrite an existing image: never while a guest runs on it (see in_use_refusal).
 WRITES_EXISTING = ('grow', 'convert', 'remove')

@@ -86,7 +86,8 @@ def collection_path(workdir):
 def interleaved(home, destination, names):
     """Each guest moves with a bare migration and with the module's code (migrate_server, what the module
     runs after Ansible hands it the options), alternately, so that load on the machine hits both alike."""
-    from ansible_collections.virtualiron.infra.plugins.module_utils.migration.move import DEFAULT_OPTIONS, migrate_server
+    from ansible_collections.virtualiron.infra.plugins.module_utils.migration.move import migrate_server
+    from ansible_collections.virtualiron.infra.plugins.module_utils.migration.options import DEFAULT_OPTIONS
     bare, module = [], []
     for name in names:
         bare += bare_moves([home], destination, [name])

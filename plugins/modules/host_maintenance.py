@@ -180,18 +180,12 @@ duration_seconds:
   type: float
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.host.maintenance_state import (
-    check_reason, is_unreadable, read_host_state, write_host_state)
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import failure_details
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.migration.move import (
-    MIGRATION_ARGUMENT_SPEC, candidate_hosts, migrate_many, migration_options, servers_to_move)
-from ansible_collections.virtualiron.infra.plugins.module_utils.migration.placement import place
+    CONNECTION_ARGUMENT_SPEC, libvirt_session)
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration.maintenance import MaintenanceConverger
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration.options import MIGRATION_ARGUMENT_SPEC
 
 ARGUMENT_SPEC = dict(
     CONNECTION_ARGUMENT_SPEC,
@@ -209,98 +203,13 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def wanted_state(params, current, now):
-    """The host state to store: staying keeps the time it entered and its reason, leaving clears the reason.
-    An unreadable state is replaced, its reason not kept."""
-    if params['state'] == 'absent':
-        return {'maintenance': False, 'reason': '', 'since': None}
-    staying = current['maintenance'] and not is_unreadable(current)
-    return {'maintenance': True, 'reason': params['reason'] or (current['reason'] if staying else ''),
-            'since': current['since'] if staying else now}
-
-
-def state_changes(before, after):
-    """What storing `after` over `before` changes, in the result's words."""
-    if after['maintenance'] != before['maintenance']:
-        return ['maintenance %s' % ('entered' if after['maintenance'] else 'left')]
-    if is_unreadable(before):
-        return ['unreadable host state rewritten']
-    return ['reason updated'] if after['reason'] != before['reason'] else []
-
-
-def check_parameters(params):
-    """Refuse, before anything changes, what cannot be stored or would make placement meaningless."""
-    check_reason(params['reason'])
-    for key in ('memory_overcommit', 'vcpu_overcommit'):
-        if not 0 < params[key] < float('inf'):  # NaN compares false: every host would fit every server
-            raise VirtualIronError('%s must be a number greater than 0, got %s' % (key, params[key]))
-
-
-def evacuation_plan(servers, hosts, params):
-    """(placements {name: URI}, not_moved [{name, reason}]) from the placement function."""
-    placements, unplaced = place(servers, hosts, params['memory_overcommit'], params['vcpu_overcommit'])
-    not_moved = [{'name': name, 'reason': reason} for name, reason in sorted(unplaced.items())]
-    return placements, not_moved
-
-
-def evacuate(module, servers):
-    """Move what fits, at most `concurrency` at a time; returns the evacuation's part of the result."""
-    params = module.params
-    if not params['destinations']:
-        raise VirtualIronError('evacuate needs destinations: the URIs of the hosts the servers may go to')
-    started = time.time()
-    destinations = [u for u in params['destinations'] if u != params['uri']]
-    placements, not_moved = evacuation_plan(servers, candidate_hosts(destinations, params['connect_timeout']), params)
-    options = migration_options(params)
-    jobs = [(params['uri'], placements[s['name']], s['name']) for s in servers if s['name'] in placements]
-    moves = migrate_many(jobs, options, params['concurrency'], module.check_mode)
-    not_moved.extend({'name': r['name'], 'reason': r['msg']} for r in moves['results'] if r['failed'])
-    return {
-        'placements': placements,
-        'moved': [r['name'] for r in moves['results'] if not r['failed']],
-        'not_moved': sorted(not_moved, key=lambda n: n['name']),
-        'results': moves['results'],
-        'changes': ['%s %s to %s' % (r['name'], ', '.join(r['changes']), r['destination'])
-                    for r in moves['results'] if r['changed']],
-        'duration_seconds': round(time.time() - started, 3),
-    }
-
-
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
                            required_if=[('evacuate', True, ('destinations',))])
-    params = module.params
-    result = {'changed': False, 'changes': []}
-    try:
-        check_parameters(params)
-    except VirtualIronError as e:
-        module.fail_json(msg=str(e), **result)
     with libvirt_session(module) as conn:
-        before = read_host_state(conn)
-        after = wanted_state(params, before, time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
-        result['changes'] = state_changes(before, after)
-        if result['changes'] and not module.check_mode:
-            write_host_state(conn, after)  # first, so that no new placement picks the host meanwhile
-        servers = None
-        if params['evacuate'] and after['maintenance']:
-            servers = [s for s in servers_to_move(conn, params['move_stopped'])
-                       if params['servers'] is None or s['name'] in params['servers']]
-    result['maintenance'] = after
-    result['diff'] = {'before': before, 'after': after}
-    if servers is not None:
-        try:
-            moves = evacuate(module, servers)
-        except VirtualIronError as e:
-            module.fail_json(msg=str(e), **dict(result, **failure_details(e)))
-        result['changes'].extend(moves.pop('changes'))
-        result.update(moves)
-    result['changed'] = bool(result['changes'])
-    if not module._diff:
-        result.pop('diff')
-    if result.get('not_moved'):
-        module.fail_json(msg='%d servers could not be moved and stay on the host: %s' % (
-            len(result['not_moved']), '; '.join('%s (%s)' % (n['name'], n['reason']) for n in result['not_moved'])),
-            **result)
+        result = MaintenanceConverger(conn, module.params, module.check_mode, module._diff).run()
+    if result.pop('failed', False):  # servers left on the host
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

@@ -289,35 +289,22 @@ failed_servers:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import failure_details
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    CONNECTION_ARGUMENT_SPEC, VirtualIronError)
-from ansible_collections.virtualiron.infra.plugins.module_utils.migration.move import (
-    MIGRATION_ARGUMENT_SPEC, migrate_many, migrate_server, migration_options)
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import CONNECTION_ARGUMENT_SPEC
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration.move import move_servers
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration.options import MIGRATION_ARGUMENT_SPEC
+
+ARGUMENT_SPEC = dict(CONNECTION_ARGUMENT_SPEC, name=dict(type='str'), servers=dict(type='list', elements='str'),
+                     destination=dict(type='str', required=True), concurrency=dict(type='int', default=2),
+                     **MIGRATION_ARGUMENT_SPEC)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(CONNECTION_ARGUMENT_SPEC, name=dict(type='str'), servers=dict(type='list', elements='str'),
-                           destination=dict(type='str', required=True), concurrency=dict(type='int', default=2),
-                           **MIGRATION_ARGUMENT_SPEC),
-        supports_check_mode=True, mutually_exclusive=[('name', 'servers')], required_one_of=[('name', 'servers')])
-    params, options = module.params, migration_options(module.params)
-    if params['servers'] is None:
-        try:
-            result = migrate_server(params['uri'], params['destination'], params['name'], options, module.check_mode)
-        except VirtualIronError as e:
-            module.fail_json(msg=str(e), name=params['name'], source=params['uri'], destination=params['destination'],
-                             **failure_details(e))
-        result['diff'].update(before_header=params['name'], after_header=params['name'])
-    else:
-        jobs = [(params['uri'], params['destination'], name) for name in params['servers']]
-        result = migrate_many(jobs, options, params['concurrency'], module.check_mode)
-    if not module._diff:
-        result.pop('diff')
-    if result.get('failed_servers'):
-        module.fail_json(msg='%d of %d servers did not move: %s' % (
-            len(result['failed_servers']), len(params['servers']), ', '.join(result['failed_servers'])), **result)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+                           mutually_exclusive=[('name', 'servers')], required_one_of=[('name', 'servers')])
+    # The moves open their own connections to both hosts: no libvirt_session here.
+    result = move_servers(module.params, module.check_mode, module._diff)
+    if result.pop('failed', False):  # the move, or one of several, failed
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

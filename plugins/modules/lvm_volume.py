@@ -141,119 +141,27 @@ activation:
   sample: enabled
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage.lvm import (
-    Lvm, check_lvm_name, format_size, parse_lv_size, plan_volume, volume_view)
-from ansible_collections.virtualiron.infra.plugins.module_utils.disk.image import servers_using
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import CONNECTION_ARGUMENT_SPEC
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.lvm import lvm_session
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.lvm_converger import LogicalVolumeConverger
 
-
-def ensure_present(lvm, params, group, volume, check_mode):
-    """Create, grow and activate; returns (the volume as it will be, changes)."""
-    size = parse_lv_size(params['size']) if params['size'] is not None else None
-    action, extents = plan_volume(volume, group, size)
-    full_name = '%s/%s' % (group['name'], params['name'])
-    after = dict(volume or predicted_volume(group['name'], params['name']),
-                 size=extents * group['extent_size'])
-    changes = []
-    if action == 'create':
-        changes.append('logical volume %s created with %s' % (full_name, format_size(after['size'])))
-        if not check_mode:
-            lvm.run('lvcreate', create_args(lvm, extents, params['name'], group['name']),
-                    'creating logical volume %s' % full_name)
-    elif action == 'extend':
-        changes.append('logical volume %s grown from %s to %s'
-                       % (full_name, format_size(volume['size']), format_size(after['size'])))
-        if not check_mode:
-            lvm.run('lvextend', ['-l', str(extents), full_name], 'growing logical volume %s' % full_name)
-    if lvm.activation and volume is not None and volume['active'] is False:
-        changes.append('logical volume %s activated' % full_name)
-        if not check_mode:
-            lvm.run('lvchange', ['-ay', full_name], 'activating logical volume %s' % full_name)
-    return after, changes
-
-
-def create_args(lvm, extents, name, group):
-    # Without activation LVM cannot zero the start of the volume; say so rather than let it abort.
-    zero = [] if lvm.activation else ['--zero', 'n']
-    return ['-l', str(extents), '-n', name, '--yes'] + zero + [group]
-
-
-def predicted_volume(group, name):
-    return {'name': name, 'volume_group': group, 'path': '/dev/%s/%s' % (group, name), 'dm_path': None,
-            'size': 0, 'active': True, 'open': False}
-
-
-def ensure_absent(module, lvm, volume, check_mode):
-    """Remove the volume unless it is open or a virtual server uses it (force skips the second check)."""
-    full_name = '%s/%s' % (volume['volume_group'], volume['name'])
-    if volume['open']:
-        raise VirtualIronError('refusing to remove logical volume %s: it is open (a running virtual server or '
-                               'a mount uses it); nothing was changed' % full_name)
-    if not module.params['force']:
-        with libvirt_session(module) as conn:
-            users = sorted(set(name for path in volume_paths(volume) for name in servers_using(conn, path)))
-        if users:
-            raise VirtualIronError(
-                'refusing to remove logical volume %s: virtual servers on %s have it in their definition: %s; '
-                'detach it first, or set force=true' % (full_name, module.params['uri'], ', '.join(users)))
-    if not check_mode:
-        lvm.run('lvremove', ['--yes', full_name], 'removing logical volume %s' % full_name)
-    return ['logical volume %s removed' % full_name]
-
-
-def volume_paths(volume):
-    """Every path a domain may name the volume by: /dev/VG/LV, /dev/mapper/VG-LV and the node they lead to.
-    (A domain naming it as a volume of a logical pool over the group is found through /dev/VG/LV.)"""
-    paths = set(p for p in (volume['path'], volume['dm_path']) if p)
-    paths.update(os.path.realpath(p) for p in list(paths) if os.path.exists(p))
-    return paths
-
-
-def run(module, lvm):
-    params = module.params
-    check_lvm_name(params['name'], 'logical volume')
-    check_lvm_name(params['volume_group'], 'volume group')
-    group = lvm.volume_groups().get(params['volume_group'])
-    if group is None:
-        if params['state'] == 'absent':
-            return None, None, []
-        raise VirtualIronError('volume group %s does not exist on this host; create it with lvm_volume_group'
-                               % params['volume_group'])
-    before = lvm.logical_volumes(group['name']).get(params['name'])
-    if params['state'] == 'absent':
-        changes = ensure_absent(module, lvm, before, module.check_mode) if before else []
-        return before, None, changes
-    after, changes = ensure_present(lvm, params, group, before, module.check_mode)
-    if changes and not module.check_mode:
-        after = lvm.logical_volumes(group['name']).get(params['name'])
-    return before, after, changes
+ARGUMENT_SPEC = dict(
+    CONNECTION_ARGUMENT_SPEC,
+    name=dict(type='str', required=True),
+    volume_group=dict(type='str', required=True, aliases=['vg']),
+    size=dict(type='str'),
+    state=dict(type='str', default='present', choices=['present', 'absent']),
+    force=dict(type='bool', default=False),
+)
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
-        CONNECTION_ARGUMENT_SPEC,
-        name=dict(type='str', required=True),
-        volume_group=dict(type='str', required=True, aliases=['vg']),
-        size=dict(type='str'),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        force=dict(type='bool', default=False),
-    ), supports_check_mode=True)
-    lvm = None
-    try:
-        lvm = Lvm(module)
-        before, after, changes = run(module, lvm)
-    except VirtualIronError as e:
-        module.fail_json(msg=str(e), activation=lvm and lvm.activation_word)
-    if lvm.activation_note():
-        module.warn(lvm.activation_note())
-    before, after = volume_view(before, lvm.activation), volume_view(after, lvm.activation)
-    module.exit_json(changed=bool(changes), volume=after, changes=changes, activation=lvm.activation_word,
-                     diff={'before': before or {}, 'after': after or {}})
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    with lvm_session(module) as lvm:
+        result = LogicalVolumeConverger(lvm, module.params, module.check_mode, module._diff).run()
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -126,113 +126,25 @@ activation:
   sample: enabled
 '''
 
-import os
-import stat
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage.lvm import (
-    Lvm, check_lvm_name, group_view, plan_group)
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import parse_size
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import check_absolute_path
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.lvm import lvm_session
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.lvm_converger import VolumeGroupConverger
 
-
-def resolve_devices(paths):
-    """The devices as LVM reports them (symlinks such as /dev/disk/by-id/... resolved); refuse non-devices and
-    paths that are relative (to whatever directory the module runs in) or not normalized."""
-    devices = []
-    for path in paths or []:
-        real = os.path.realpath(check_absolute_path(path, 'physical volume'))
-        try:
-            mode = os.stat(real).st_mode
-        except OSError:
-            raise VirtualIronError('physical volume %s does not exist on this host' % path)
-        if not stat.S_ISBLK(mode):
-            raise VirtualIronError('physical volume %s is not a block device' % path)
-        devices.append(real)
-    return devices
-
-
-def ensure_present(lvm, params, check_mode):
-    name = params['name']
-    pv_owner = lvm.physical_volumes()
-    group = lvm.volume_groups().get(name)
-    members = lvm.members(name, pv_owner)
-    action, new = plan_group(group, members, resolve_devices(params['pvs']), pv_owner)
-    if action is None or check_mode:
-        return action, new
-    if action == 'create':
-        extent = ['-s', '%dk' % (parse_size(params['extent_size'], 'extent_size') // 1024)] \
-            if params['extent_size'] else []
-        lvm.run('vgcreate', extent + [name] + new, 'creating volume group %s' % name)
-    else:
-        lvm.run('vgextend', [name] + new, 'extending volume group %s' % name)
-    return action, new
-
-
-def ensure_absent(lvm, params, check_mode):
-    name = params['name']
-    group = lvm.volume_groups().get(name)
-    if group is None:
-        return None
-    if group['lv_count'] and not params['force']:
-        volumes = sorted(lvm.logical_volumes(name))
-        raise VirtualIronError('refusing to remove volume group %s: it holds logical volumes (%s); remove them '
-                               'first, or set force=true to remove them with it' % (name, ', '.join(volumes)))
-    if not check_mode:
-        lvm.run('vgremove', ['-f', name] if params['force'] else [name], 'removing volume group %s' % name)
-    return 'remove'
-
-
-def describe(action, name, new):
-    if action == 'create':
-        return ['volume group %s created on %s' % (name, ', '.join(new))]
-    if action == 'extend':
-        return ['volume group %s extended with %s' % (name, ', '.join(new))]
-    if action == 'remove':
-        return ['volume group %s removed' % name]
-    return []
-
-
-def predicted(before, action, new, name):
-    """The group after a check-mode run: sizes are LVM's to compute, so only the members are known."""
-    if action == 'remove':
-        return None
-    if action == 'create':
-        return {'name': name, 'pvs': sorted(new)}
-    return dict(before, pvs=sorted(before['pvs'] + new)) if action == 'extend' else before
+ARGUMENT_SPEC = dict(
+    name=dict(type='str', required=True),
+    pvs=dict(type='list', elements='str'),
+    extent_size=dict(type='str'),
+    state=dict(type='str', default='present', choices=['present', 'absent']),
+    force=dict(type='bool', default=False),
+)
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
-        name=dict(type='str', required=True),
-        pvs=dict(type='list', elements='str'),
-        extent_size=dict(type='str'),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        force=dict(type='bool', default=False),
-    ), supports_check_mode=True)
-    params = module.params
-    lvm = None
-    try:
-        check_lvm_name(params['name'], 'volume group')
-        lvm = Lvm(module)
-        before = group_view(lvm.volume_groups().get(params['name']), lvm.members(params['name']))
-        if params['state'] == 'present':
-            action, new = ensure_present(lvm, params, module.check_mode)
-        else:
-            action, new = ensure_absent(lvm, params, module.check_mode), []
-        if module.check_mode:
-            after = predicted(before, action, new, params['name'])
-        else:
-            after = group_view(lvm.volume_groups().get(params['name']), lvm.members(params['name']))
-    except VirtualIronError as e:
-        module.fail_json(msg=str(e), activation=lvm and lvm.activation_word)
-    if lvm.activation_note():
-        module.warn(lvm.activation_note())
-    module.exit_json(changed=action is not None, volume_group=after, changes=describe(action, params['name'], new),
-                     activation=lvm.activation_word,
-                     diff={'before': before or {}, 'after': after or {}})
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    with lvm_session(module) as lvm:
+        result = VolumeGroupConverger(lvm, module.params, module.check_mode, module._diff).run()
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -157,19 +157,14 @@ changes:
   returned: always
   type: list
   elements: str
-  sample: ["defined", "built", "started", "autostart set to true"]
+  sample: ["defined", "built", "started", "autostart enabled"]
 '''
-
-import copy
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pools import lookup_pool, pool_facts
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pool_xml import (
-    build_pool_xml, definition_conflicts, desired_pool, requested_pool)
-from ansible_collections.virtualiron.infra.plugins.module_utils.storage.lvm import check_lvm_name
+    CONNECTION_ARGUMENT_SPEC, libvirt_session)
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pool_converger import PoolConverger
 
 ARGUMENT_SPEC = dict(
     CONNECTION_ARGUMENT_SPEC,
@@ -185,139 +180,10 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class PoolConverger(object):
-    """One pool to one desired state; in check mode it records what it would do and predicts the result."""
-
-    def __init__(self, conn, params, check_mode):
-        self.conn, self.params, self.check_mode = conn, params, check_mode
-        self.changes = []
-        self.pool = lookup_pool(conn, params['name'])
-        self.before = pool_facts(self.pool) if self.pool is not None else None
-        self.predicted = copy.deepcopy(self.before)
-
-    def run(self):
-        if self.params['state'] == 'absent':
-            self.remove()
-        else:
-            self.define()
-            self.set_power()
-            self.set_autostart()
-            self.refresh()
-        after = self.predicted if self.check_mode or self.pool is None else pool_facts(self.pool)
-        return {'changed': bool(self.changes), 'pool': after, 'changes': self.changes,
-                'diff': {'before': self.before or {}, 'after': after or {}}}
-
-    def define(self):
-        p = self.params
-        if self.before is not None:
-            requested = requested_pool(p['type'], p['path'], p['volume_group'], p['devices'])
-            conflicts = definition_conflicts(self.before, requested)
-            if conflicts:
-                raise VirtualIronError('storage pool %s exists with another definition (%s); remove it first if you '
-                                       'mean to replace it' % (p['name'], '; '.join(conflicts)))
-            return
-        wanted = desired_pool(p['name'], p['type'], p['path'], p['volume_group'], p['devices'])
-        self.changes.append('defined')
-        self.predicted = dict(wanted, state='inactive', autostart=False, persistent=True, volumes=None)
-        if not self.check_mode:
-            self.pool = self.conn.storagePoolDefineXML(build_pool_xml(wanted), 0)
-        if wanted['type'] == 'dir' or wanted['devices']:
-            self.changes.append('built')
-            self.build(wanted['type'])
-
-    def build(self, pool_type):
-        """Make the directory, or the volume group on the devices, never over data; a pool that cannot be built
-        is undefined again, so that a failed task leaves nothing half-made."""
-        if self.check_mode:
-            return
-        try:
-            # A directory is only made (libvirt refuses the flag there); a volume group never over data.
-            self.pool.build(0 if pool_type == 'dir' else libvirt.VIR_STORAGE_POOL_BUILD_NO_OVERWRITE)
-        except libvirt.libvirtError:
-            self.pool.undefine()
-            raise
-
-    def set_power(self):
-        active = self.predicted['state'] == 'active'
-        if self.params['state'] == 'active' and not active:
-            self.changes.append('started')
-            self.predicted.update(state='active', volumes=[])
-            if not self.check_mode:
-                self.start()
-        elif self.params['state'] == 'inactive' and active:
-            if not self.predicted['persistent']:
-                raise VirtualIronError('storage pool %s is transient (not defined): stopping it would make libvirt '
-                                       'forget it; define it first' % self.params['name'])
-            self.changes.append('stopped')
-            self.predicted.update(state='inactive', volumes=None)
-            if not self.check_mode:
-                self.pool.destroy()
-
-    def start(self):
-        try:
-            self.pool.create(0)
-        except libvirt.libvirtError as e:
-            message = e.get_error_message() or ''
-            if 'device-mapper' in message:
-                raise VirtualIronError(
-                    'storage pool %s cannot start: the host has no device-mapper, which libvirt needs to activate a '
-                    'volume group (the pool stays defined; lvm_volume works without it): %s'
-                    % (self.params['name'], message.strip()))
-            raise
-
-    def set_autostart(self):
-        wanted = self.params['autostart']
-        if wanted is None and self.before is None and self.params['state'] == 'active':
-            wanted = True
-        if wanted is None or wanted == self.predicted['autostart']:
-            return
-        self.changes.append('autostart set to %s' % str(wanted).lower())
-        self.predicted['autostart'] = wanted
-        if not self.check_mode:
-            self.pool.setAutostart(1 if wanted else 0)
-
-    def refresh(self):
-        if self.params['refresh'] and self.predicted['state'] == 'active' and not self.check_mode:
-            self.pool.refresh(0)
-
-    def remove(self):
-        if self.pool is None:
-            return
-        if not self.params['force']:
-            self.check_empty()
-        self.changes.append('removed')
-        self.predicted = None
-        if self.check_mode:
-            return
-        if self.pool.isActive():
-            self.pool.destroy()
-        if self.pool.isPersistent():
-            self.pool.undefine()
-        self.pool = None
-
-    def check_empty(self):
-        name = self.params['name']
-        if not self.pool.isActive():
-            raise VirtualIronError('refusing to remove storage pool %s: it is stopped, so libvirt cannot tell whether it '
-                                   'holds volumes; start it first, or set force=true' % name)
-        self.pool.refresh(0)
-        volumes = sorted(self.pool.listVolumes())
-        if volumes:
-            shown = ', '.join(volumes[:10]) + (' and %d more' % (len(volumes) - 10) if len(volumes) > 10 else '')
-            raise VirtualIronError('refusing to remove storage pool %s: it holds volumes (%s); remove them first, or set '
-                                   'force=true to remove only the pool definition (the volumes stay)' % (name, shown))
-
-
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        check_lvm_name(module.params['name'], 'storage pool')
-    except VirtualIronError as e:
-        module.fail_json(msg=str(e))
     with libvirt_session(module) as conn:
-        result = PoolConverger(conn, module.params, module.check_mode).run()
-    if not module._diff:
-        result.pop('diff')
+        result = PoolConverger(conn, module.params, module.check_mode, module._diff).run()
     module.exit_json(**result)
 
 

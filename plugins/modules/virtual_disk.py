@@ -36,7 +36,8 @@ description:
     time, as OpenStack runs it, so that a crafted header cannot exhaust the machine."
   - Copies (O(source)) and conversions are written to a hidden temporary file next to the target and renamed
     into place, so an interrupted copy never leaves a half-written disk under the target's name (it may leave
-    a hidden C(.NAME.partial-XXXXXXXX) file, which is safe to delete).
+    a hidden C(.NAME.partial-XXXXXXXX) file, which is safe to delete). A disk the task created is removed
+    again when a later step of the task fails (growing a copy), and the error says so.
   - "Growing or converting a disk that a running guest uses is refused (the error names the servers):
     QEMU can resize neither a VHD nor a raw slice while the guest runs, and writing the file behind its back
     would race with QEMU's own writes. Stop the server, grow the disk, start it again; a server that
@@ -210,17 +211,11 @@ used_by:
   sample: [web1]
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.disk import image as disk_image
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    CONNECTION_ARGUMENT_SPEC, VirtualIronError, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import format_size, parse_size
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import check_absolute_path
-from ansible_collections.virtualiron.infra.plugins.module_utils.disk.plan import (
-    apply_action, describe_action, in_use_refusal, normalize_size, plan, predicted)
+    CONNECTION_ARGUMENT_SPEC, libvirt_session)
+from ansible_collections.virtualiron.infra.plugins.module_utils.disk.converger import DiskConverger
 
 ARGUMENT_SPEC = dict(
     CONNECTION_ARGUMENT_SPEC,
@@ -237,94 +232,13 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def disk_request(params, conn):
-    """Module parameters -> the request plan() takes: a checked path, the size in bytes. What the module
-    must not work on (a path outside its pool, a link, a device that is not a disk) is refused here,
-    before anything is read or written."""
-    request = dict(params)
-    if params['pool']:
-        request['path'] = disk_image.pool_path(conn, params['pool'], params['name'])
-    else:
-        check_absolute_path(params['path'], 'path')
-    disk_image.check_disk_kind(request['path'], 'path')
-    if params['source']:
-        check_absolute_path(params['source'], 'source')
-        if not params['source_format']:
-            raise VirtualIronError('source_format is required with source: give the format of %s (vhd, qcow2 or '
-                                   'raw); it is never guessed from the contents' % params['source'])
-    if params['vhd_type'] and params['format'] != 'vhd':
-        raise VirtualIronError('vhd_type is for format vhd only')
-    request['size'] = normalize_size(parse_size(params['size'], 'size') if params['size'] else None)
-    return request
-
-
-def inspect_or_none(module, path, fmt):
-    return disk_image.inspect(module.run_command, path, fmt) if os.path.exists(path) else None
-
-
-def inspect_source(module, source, fmt):
-    if disk_image.check_disk_kind(source, 'source') == 'missing':
-        raise VirtualIronError('source %s does not exist' % source)
-    return disk_image.inspect(module.run_command, source, fmt)
-
-
-def user_disk(disk):
-    if disk is None:
-        return None
-    return dict(disk, size=format_size(disk['virtual_size']) if disk.get('virtual_size') else None)
-
-
-def run(module, conn):
-    request = disk_request(module.params, conn)
-    path = request['path']
-    current = inspect_or_none(module, path, request['format'])
-    source = None
-    if current is None and request['state'] == 'present' and request['source']:
-        source = inspect_source(module, request['source'], request['source_format'])
-    actions = plan(current, request, source)
-    users = disk_image.servers_using(conn, path)
-    locked = current is not None and disk_image.locked_by_qemu(module.run_command, path)
-    refusal = in_use_refusal(actions, users, locked, module.params['force'], path)
-    if refusal:
-        raise VirtualIronError(refusal)
-    changes = [describe_action(a, v, request) for a, v in actions]
-    if module.check_mode:
-        after = predicted(current, actions, request, source)
-    else:
-        for action, value in actions:
-            apply_action(module.run_command, action, value, request)
-        if actions:
-            disk_image.refresh_pool(conn, path)
-        after = inspect_or_none(module, path, request['format'])
-    if after is not None:
-        after['path'] = path
-    return {
-        'changed': bool(actions), 'changes': changes, 'disk': user_disk(after), 'used_by': sorted(users),
-        'diff': {'before': _diff_view(current), 'after': _diff_view(after),
-                 'before_header': path, 'after_header': path},
-    }
-
-
-def _diff_view(disk):
-    if disk is None:
-        return {'state': 'absent'}
-    return {'state': 'present', 'format': disk['format'], 'vhd_type': disk.get('vhd_type'),
-            'size': format_size(disk['virtual_size'])}
-
-
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
                            required_one_of=[('path', 'pool')], mutually_exclusive=[('path', 'pool')],
                            required_together=[('pool', 'name')])
     with libvirt_session(module) as conn:
-        try:
-            result = run(module, conn)
-        except (IOError, OSError) as e:
-            raise VirtualIronError('%s: %s' % (getattr(e, 'filename', None) or 'disk', e.strerror or e))
-    if not result['disk']:
-        result.pop('disk')
-    if not module._diff:
-        result.pop('diff')
+        result = DiskConverger(conn, module.params, module.check_mode, module._diff,
+                               run_command=module.run_command).run()
     module.exit_json(**result)
 
 

@@ -426,13 +426,12 @@ pending_changes:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    CONNECTION_ARGUMENT_SPEC, VirtualIronError, is_libvirt_error, libvirt_session)
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import parse_size
+    CONNECTION_ARGUMENT_SPEC, libvirt_session)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import (
-    POWER_STATES, ServerConverger)
+    POWER_STATES, converge_servers)
 
 # One server's options. None means "not set": a servers entry falls back to the top-level option,
-# then to SERVER_DEFAULTS, so top-level options act as defaults for every entry.
+# then to server.converger's SERVER_DEFAULTS, so top-level options act as defaults for every entry.
 SERVER_SPEC = dict(
     name=dict(type='str'),
     state=dict(type='str', choices=list(POWER_STATES)),
@@ -468,86 +467,18 @@ SERVER_SPEC = dict(
     force=dict(type='bool'),
     shutdown_timeout=dict(type='int'),
 )
-SERVER_DEFAULTS = dict(state='present', hypervisor='auto', force=False, shutdown_timeout=120, console_insecure=False)
 # Entries of servers take the same options, declared so that Ansible checks them and hides their
 # console passwords (no_log) from the log and the result before anything else runs.
 ARGUMENT_SPEC = dict(CONNECTION_ARGUMENT_SPEC, servers=dict(type='list', elements='dict', options=SERVER_SPEC),
                      **SERVER_SPEC)
 
 
-def server_request(params):
-    """One server's options (None = not set) -> the converger's request: defaults filled, sizes in bytes."""
-    request = dict(SERVER_DEFAULTS)
-    request.update((k, params.get(k)) for k in SERVER_SPEC if params.get(k) is not None or k not in request)
-    if not request['name']:
-        raise VirtualIronError('every virtual server needs a name')
-    if request['shutdown_timeout'] < 0:
-        raise VirtualIronError('shutdown_timeout is a number of seconds, 0 or more, got %d' % request['shutdown_timeout'])
-    for key in ('memory', 'max_memory'):
-        if request[key] is not None:
-            request[key] = parse_size(request[key], key)
-    return request
-
-
-def server_requests(params):
-    """Module parameters -> one request per server, all validated before anything is done."""
-    shared = dict((k, params[k]) for k in SERVER_SPEC)
-    if params['servers'] is None:
-        return [server_request(shared)]
-    requests = []
-    for entry in params['servers']:
-        merged = dict(shared)
-        merged.update((k, v) for k, v in entry.items() if v is not None)
-        requests.append(server_request(merged))
-    names = [r['name'] for r in requests]
-    duplicates = sorted(set(n for n in names if names.count(n) > 1))
-    if duplicates:
-        raise VirtualIronError('servers lists %s more than once' % ', '.join(duplicates))
-    return requests
-
-
-def converge(conn, request, check_mode):
-    result = ServerConverger(conn, request, check_mode=check_mode,
-                             shutdown_timeout=request['shutdown_timeout'], force=request['force']).run()
-    result['diff'].update(before_header=request['name'], after_header=request['name'])
-    return result
-
-
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
                            mutually_exclusive=[('name', 'servers')], required_one_of=[('name', 'servers')])
-    try:
-        requests = server_requests(module.params)
-    except VirtualIronError as e:
-        module.fail_json(msg=str(e))
     with libvirt_session(module) as conn:
-        if module.params['servers'] is None:
-            result = converge(conn, requests[0], module.check_mode)
-        else:
-            result = converge_many(module, conn, requests)
-    if not module._diff:
-        result.pop('diff')
+        result = converge_servers(conn, module.params, module.check_mode, module._diff)
     module.exit_json(**result)
-
-
-def converge_many(module, conn, requests):
-    """Every server in one connection. A dry run of all of them comes first, so that a bad entry
-    fails the task before any server is touched."""
-    for check_mode in (True, False) if not module.check_mode else (True,):
-        results = []
-        for request in requests:
-            try:
-                results.append(dict(converge(conn, request, check_mode), name=request['name']))
-            except Exception as e:  # pylint: disable=broad-exception-caught
-                if not (isinstance(e, VirtualIronError) or is_libvirt_error(e)):
-                    raise
-                module.fail_json(msg='server %s: %s' % (request['name'], e), results=results)
-    return {
-        'changed': any(r['changed'] for r in results),
-        'reboot_required': any(r['reboot_required'] for r in results),
-        'diff': [r.pop('diff') for r in results],
-        'results': results,
-    }
 
 
 if __name__ == '__main__':

@@ -292,10 +292,7 @@ ARGUMENT_SPEC = dict(
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     with libvirt_session(module) as conn:
-        result = SwitchConverger(conn, module.params, check_mode=module.check_mode).run()
-    result['diff'].update(before_header=module.params['name'], after_header=module.params['name'])
-    if not module._diff:
-        result.pop('diff')
+        result = SwitchConverger(conn, module.params, module.check_mode, module._diff).run()
     module.exit_json(**result)
 
 

@@ -106,6 +106,12 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+changes:
+  description: What the task did (or would do in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [installed]
 path:
   description: Where the hook is (or was).
   returned: always
@@ -119,17 +125,10 @@ reloaded:
   sample: [/run/libvirtd.pid]
 '''
 
-import os
-import pkgutil
-import signal
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.switch import hook as switch_hook
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import check_file_kind
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch.hook_installer import HookConverger
 
 ARGUMENT_SPEC = dict(
     state=dict(type='str', default='present', choices=['present', 'absent']),
@@ -138,87 +137,14 @@ ARGUMENT_SPEC = dict(
     reload=dict(type='bool', default=True),
     pid_files=dict(type='list', elements='path', default=['/run/libvirtd.pid', '/run/virtnetworkd.pid']),
 )
-HOOK_DAEMONS = ('libvirtd', 'virtnetworkd')
-
-
-def hook_script(interpreter):
-    """The hook as installed: the collection's switch_hook module run by the host's Python."""
-    source = pkgutil.get_data(switch_hook.__name__.rpartition('.')[0], 'hook.py')
-    return b'#!' + to_bytes(interpreter) + b'\n' + source
-
-
-def read_file(path):
-    try:
-        with open(path, 'rb') as f:
-            return f.read()
-    except (IOError, OSError):
-        return None
-
-
-def hook_daemon(pid_file):
-    """The PID in pid_file if it is a running libvirt daemon that runs network hooks, else None."""
-    try:
-        pid = int((read_file(pid_file) or b'').strip())
-        comm = to_text(read_file('/proc/%d/comm' % pid) or b'').strip()
-    except ValueError:
-        return None
-    return pid if comm in HOOK_DAEMONS else None
-
-
-def install(path, content):
-    """Replace the hook at once. libvirt runs every executable file in network.d, hidden ones too, so the
-    new one is written to a file that is not executable (mkstemp's 0600) until it is whole, and that file is
-    gone whatever fails."""
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, temp = tempfile.mkstemp(dir=directory, prefix='.virtualiron-switch.')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-            os.fchmod(f.fileno(), 0o755)
-        os.rename(temp, path)
-    finally:
-        if os.path.lexists(temp):
-            os.remove(temp)
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    params = module.params
-    path = os.path.join(params['hooks_dir'], 'network.d', switch_hook.HOOK_NAME)
     try:
-        check_file_kind(path, 'the network hook')   # never read or replace what a link or device points to
+        result = HookConverger(module.params, module.check_mode, module._diff).run()
     except VirtualIronError as e:
         module.fail_json(msg=str(e))
-    before = read_file(path)
-    mode_ok = before is None or os.access(path, os.X_OK)
-    wanted = None
-    if params['state'] == 'present':
-        if not os.access(params['interpreter'], os.X_OK):
-            module.fail_json(msg='the hook\'s interpreter %s is not on this host: set interpreter to its Python 3'
-                             % params['interpreter'])
-        wanted = hook_script(params['interpreter'])
-    changed = before != wanted or not mode_ok
-    daemons = dict((f, hook_daemon(f)) for f in params['pid_files']) if changed and params['reload'] else {}
-    daemons = dict((f, pid) for f, pid in daemons.items() if pid)
-    if changed and not module.check_mode:
-        try:
-            if wanted is None:
-                os.remove(path)
-            else:
-                install(path, wanted)
-        except OSError as e:
-            module.fail_json(msg='cannot %s the network hook %s: %s' % ('remove' if wanted is None else 'install',
-                                                                        path, e))
-        for pid in daemons.values():
-            os.kill(pid, signal.SIGHUP)
-    result = dict(changed=changed, path=path, reloaded=sorted(daemons))
-    if module._diff:
-        result['diff'] = dict(before_header=path, after_header=path, before=to_text(before or b''),
-                              after=to_text(wanted or b''))
     module.exit_json(**result)
 
 

@@ -124,14 +124,12 @@ def lookup_or_none(find, name, missing_code):
         raise
 
 
-def converge_autostart(obj, wanted, check_mode):
-    """Bring a libvirt object's autostart (a server's, a switch's) to wanted; None leaves it alone.
-    obj is None for an object check mode has not defined. Returns the change made, or None."""
-    if wanted is None or (obj is not None and bool(obj.autostart()) == wanted):
-        return None
-    if not check_mode:
-        obj.setAutostart(1 if wanted else 0)
-    return 'autostart %s' % ('enabled' if wanted else 'disabled')
+def stop_and_undefine(obj):
+    """Stop a libvirt object (a switch, a pool) if it runs, and remove its definition if it has one."""
+    if obj.isActive():
+        obj.destroy()
+    if obj.isPersistent():
+        obj.undefine()
 
 
 def is_libvirt_error(exc, *codes):

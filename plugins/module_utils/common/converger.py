@@ -45,6 +45,11 @@ class ChangeSet(object):
         """True when a change of one of these fields was recorded."""
         return any(change.field in fields for change in self.items)
 
+    def made(self, field, new=True):
+        """True when a change of field to new was recorded (by default: to a true value, such as 'exists' to
+        True for an object this run created)."""
+        return any(c.field == field and (c.new == new if new is not True else bool(c.new)) for c in self.items)
+
     def __bool__(self):
         return bool(self.items)
 
@@ -114,6 +119,8 @@ class Converger(object):
                   self.result_key: after}
         if self.diff:
             result['diff'] = {'before': before or {}, 'after': after or {}}
+            if self.params.get('name'):
+                result['diff'].update(before_header=self.params['name'], after_header=self.params['name'])
         return result
 
     def act(self, field, old, new, action, *args, **kwargs):
@@ -125,7 +132,7 @@ class Converger(object):
 
     def converge_autostart(self, obj, wanted):
         """Bring a libvirt object's autostart (a server's, a switch's, a pool's) to wanted; None leaves it alone.
-        obj is None for an object that check mode has not defined."""
-        old = None if obj is None else bool(obj.autostart())
+        obj is None for an object that check mode has not defined (libvirt defines objects without autostart)."""
+        old = False if obj is None else bool(obj.autostart())
         if wanted is not None and old != wanted:
             self.act('autostart', old, wanted, lambda: obj.setAutostart(1 if wanted else 0))

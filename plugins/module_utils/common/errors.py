@@ -36,7 +36,10 @@ class MissingLibrary(object):
 
 
 def failure_details(error):
-    """fail_json's keyword arguments beyond msg for an error: exception= the import traceback of a missing
-    library."""
+    """fail_json's keyword arguments beyond msg for an error: its details (a dict of result keys, such as the
+    results of the servers done before a failure), and exception= the import traceback of a missing library."""
+    details = dict(getattr(error, 'details', None) or {})
     import_traceback = getattr(error, 'import_traceback', None)
-    return {'exception': import_traceback} if import_traceback else {}
+    if import_traceback:
+        details['exception'] = import_traceback
+    return details

@@ -5,7 +5,8 @@
 and the VHD library for what qemu-img cannot do), and what a libvirt host knows about a disk (which
 servers use it; a VHD's footer, read through a libvirt storage volume stream for remote hosts).
 
-`run` arguments are AnsibleModule.run_command-like: run(argv) -> (rc, stdout, stderr).
+`run` arguments are AnsibleModule.run_command-like: run(argv, environ_update=...) -> (rc, stdout, stderr).
+Every command line is declared once, below, with common.command.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,6 +17,8 @@ import os
 import stat
 import uuid
 
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.command import (
+    Command, fixed, option, positional)
 from ansible_collections.virtualiron.infra.plugins.module_utils.disk import vhd
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     VirtualIronError, libvirt, server_definitions)
@@ -29,19 +32,27 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.common.validatio
 
 QEMU_FORMATS = {'vhd': 'vpc', 'qcow2': 'qcow2', 'raw': 'raw'}
 
-
+QEMU_IMG_FORMATS = dict(
+    info=fixed('info'), create=fixed('create'), convert=fixed('convert'), resize=fixed('resize'),
+    quiet=fixed('-q'), format=option('-f'), output_format=option('-O'), options=option('-o'),
+    force_share=fixed('-U'), json=fixed('--output=json'), image=positional(), target=positional(),
+    size=positional())
+QEMU_IMG = Command('qemu-img', QEMU_IMG_FORMATS)
 # qemu-img reads image headers that may come from a guest or a download: as OpenStack does (nova's
 # QEMU_IMG_LIMITS through oslo.concurrency), `qemu-img info` runs with at most 1 GiB of address space and
 # 30 s of CPU time, so that a crafted header cannot exhaust the machine's memory or spin.
-INFO_LIMITS = ['prlimit', '--as=%d' % 1024 ** 3, '--cpu=30']
-
-
-def qemu_img(run, *args, **options):
-    """qemu-img args; options: limits, a command that runs it under resource limits (INFO_LIMITS)."""
-    rc, out, err = run(options.get('limits', []) + ['qemu-img'] + list(args))
-    if rc != 0:
-        raise VirtualIronError('qemu-img %s failed: %s' % (args[0], (err or out).strip()))
-    return out
+QEMU_IMG_LIMITED = Command('qemu-img', QEMU_IMG_FORMATS, prefix=['prlimit', '--as=%d' % 1024 ** 3, '--cpu=30'])
+# The command lines, in their argument order.
+INFO = ('info', 'format', 'force_share', 'json', 'image')
+CREATE = ('create', 'quiet', 'format', 'options', 'image', 'size')
+CONVERT = ('convert', 'quiet', 'format', 'output_format', 'options', 'image', 'target')
+RESIZE = ('resize', 'quiet', 'format', 'image', 'size')
+# Its message is read (for 'lock'), so it must be in English.
+QEMU_IO = Command('qemu-io', dict(format=option('-f'), command=option('-c'), image=positional()),
+                  environ={'LC_ALL': 'C'})
+LOCK_PROBE = ('format', 'command', 'image')
+LOSETUP = Command('losetup', dict(capacity=fixed('-c'), device=positional()))
+REREAD_CAPACITY = ('capacity', 'device')
 
 
 def is_block_device(path):
@@ -75,10 +86,10 @@ def check_self_contained(info, path):
 
 def image_info(run, path, fmt):
     """qemu-img info of a qcow2 or raw image, read as the stated format (never probed, so a raw disk
-    holding a qcow2 header stays raw), under INFO_LIMITS; -U: a running guest's lock must not keep us
+    holding a qcow2 header stays raw), under prlimit (QEMU_IMG_LIMITED); -U: a running guest's lock must not keep us
     from reading its size."""
     try:
-        out = qemu_img(run, 'info', '-f', QEMU_FORMATS[fmt], '-U', '--output=json', path, limits=INFO_LIMITS)
+        out = QEMU_IMG_LIMITED.run(run, INFO, format=QEMU_FORMATS[fmt], image=path)[1]
     except VirtualIronError as e:
         raise VirtualIronError('cannot read %s as a %s image (%s); set the format it has' % (path, fmt, e))
     info = json.loads(out)
@@ -123,15 +134,13 @@ def locked_by_qemu(run, path):
     """True when a running QEMU (a guest of any libvirt host whose locks this machine sees) has the image
     open for writing. Found by opening it for writing, as raw, doing no I/O: qemu-img info would not
     notice, since it opens images without I/O and so asks for no lock a guest holds."""
-    rc, out, err = run(['qemu-io', '-f', 'raw', '-c', 'quit', path])
+    rc, out, err = QEMU_IO.run(run, LOCK_PROBE, check_rc=False, format='raw', command='quit', image=path)
     return rc != 0 and 'lock' in (err + out).lower()
 
 
 def create_options(fmt, vhd_type):
     """qemu-img -o options: VHDs of the exact size (force_size: no CHS rounding, creator 'qem2')."""
-    if fmt == 'vhd':
-        return ['-o', 'subformat=%s,force_size=on' % vhd_type]
-    return []
+    return 'subformat=%s,force_size=on' % vhd_type if fmt == 'vhd' else None
 
 
 def partial_path(path):
@@ -154,19 +163,18 @@ def write_then_rename(path, write):
         raise
 
 
-def _qemu_img_then_align(run, fmt, vhd_type, args):
-    """A writer for write_then_rename: qemu-img with the temporary file in place of None in args, then
-    for a fixed VHD the padding that gives it an aligned length (vhd.fixed_length)."""
-    def write(temp):
-        qemu_img(run, *[temp if a is None else a for a in args])
-        if fmt == 'vhd' and vhd_type == 'fixed':
-            vhd.grow(temp, vhd.read_vhd(temp)['virtual_size'])
-    return write
+def _write_image(run, new, fmt, vhd_type, order, **values):
+    """qemu-img writing the image `new`, then for a fixed VHD the padding that gives it an aligned length
+    (vhd.fixed_length)."""
+    QEMU_IMG.run(run, order, **values)
+    if fmt == 'vhd' and vhd_type == 'fixed':
+        vhd.grow(new, vhd.read_vhd(new)['virtual_size'])
 
 
 def create(run, path, fmt, vhd_type, size):
-    args = ['create', '-q', '-f', QEMU_FORMATS[fmt]] + create_options(fmt, vhd_type) + [None, str(size)]
-    write_then_rename(path, _qemu_img_then_align(run, fmt, vhd_type, args))
+    write_then_rename(path, lambda temp: _write_image(
+        run, temp, fmt, vhd_type, CREATE, format=QEMU_FORMATS[fmt], options=create_options(fmt, vhd_type), image=temp,
+        size=size))
 
 
 def convert(run, source, source_format, path, fmt, vhd_type):
@@ -175,9 +183,9 @@ def convert(run, source, source_format, path, fmt, vhd_type):
     if locked_by_qemu(run, source):
         raise VirtualIronError('cannot copy %s: a running guest uses it (QEMU holds its lock), so a copy would not be '
                                'consistent; stop the guest first' % source)
-    args = ['convert', '-q', '-f', QEMU_FORMATS[source_format], '-O', QEMU_FORMATS[fmt]] \
-        + create_options(fmt, vhd_type) + [source, None]
-    write_then_rename(path, _qemu_img_then_align(run, fmt, vhd_type, args))
+    write_then_rename(path, lambda temp: _write_image(
+        run, temp, fmt, vhd_type, CONVERT, format=QEMU_FORMATS[source_format], output_format=QEMU_FORMATS[fmt],
+        options=create_options(fmt, vhd_type), image=source, target=temp))
 
 
 def grow(run, path, fmt, size):
@@ -186,7 +194,7 @@ def grow(run, path, fmt, size):
         grow_device = _grow_loop_device(run, path) if is_block_device(path) else None
         vhd.grow(path, size, grow_device)
     else:
-        qemu_img(run, 'resize', '-q', '-f', fmt, path, str(size))
+        QEMU_IMG.run(run, RESIZE, format=QEMU_FORMATS[fmt], image=path, size=size)
 
 
 def loop_backing_file(path):
@@ -210,9 +218,7 @@ def _grow_loop_device(run, path):
         with open(backing, 'r+b') as handle:
             if handle.seek(0, os.SEEK_END) < size:
                 handle.truncate(size)
-        rc, _out, err = run(['losetup', '-c', path])
-        if rc != 0:
-            raise VirtualIronError('losetup -c %s failed: %s' % (path, err.strip()))
+        LOSETUP.run(run, REREAD_CAPACITY, device=path)
     return grow_device
 
 

@@ -10,18 +10,84 @@ import time
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.disk.image import vhd_slice
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    VirtualIronError, converge_autostart, is_libvirt_error, libvirt, lookup_or_none)
+    CONNECTION_ARGUMENT_SPEC, VirtualIronError, is_libvirt_error, libvirt, lookup_or_none)
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.converger import LIVE, Converger
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import (
     capabilities_arch, capabilities_guests, host_capabilities, hvm_domain_types, parse_xml, to_string)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.live_changes import outstanding_changes, plan_live_changes
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
     METADATA_NS, METADATA_PREFIX, build_server_xml, comparable, desired_server, disk_matches, pair_disks,
     parse_server, tags_element, update_server_xml, user_view)
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import parse_size
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pools import path_exists
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch.converger import find_switch
 
 POWER_STATES = ('present', 'running', 'stopped', 'suspended', 'restarted', 'absent')
+SERVER_DEFAULTS = dict(state='present', hypervisor='auto', force=False, shutdown_timeout=120, console_insecure=False)
+# virtual_server's options that are no server's own: its connection and its list of servers.
+NOT_SERVER_OPTIONS = frozenset(CONNECTION_ARGUMENT_SPEC) | frozenset(['servers'])
 _POLL_SECONDS = 0.2
+
+
+class ServersFailed(VirtualIronError):
+    """One server of a servers list failed; results are those of the servers done before it."""
+
+    def __init__(self, message, results):
+        super(ServersFailed, self).__init__(message)
+        self.details = {'results': results}
+
+
+def server_request(options):
+    """One server's options (None = not set) -> the converger's request: defaults filled, sizes in bytes."""
+    request = dict(SERVER_DEFAULTS)
+    request.update((k, v) for k, v in options.items()
+                   if k not in NOT_SERVER_OPTIONS and (v is not None or k not in request))
+    if not request['name']:
+        raise VirtualIronError('every virtual server needs a name')
+    if request['shutdown_timeout'] < 0:
+        raise VirtualIronError('shutdown_timeout is a number of seconds, 0 or more, got %d' % request['shutdown_timeout'])
+    for key in ('memory', 'max_memory'):
+        if request[key] is not None:
+            request[key] = parse_size(request[key], key)
+    return request
+
+
+def server_requests(params):
+    """virtual_server's parameters -> one request per server (an entry of servers takes the top-level options
+    it does not set), all checked before anything is done."""
+    requests = []
+    for entry in [{}] if params['servers'] is None else params['servers']:
+        options = dict(params)
+        options.update((k, v) for k, v in entry.items() if v is not None)
+        requests.append(server_request(options))
+    names = [r['name'] for r in requests]
+    duplicates = sorted(set(n for n in names if names.count(n) > 1))
+    if duplicates:
+        raise VirtualIronError('servers lists %s more than once' % ', '.join(duplicates))
+    return requests
+
+
+def converge_servers(conn, params, check_mode=False, diff=False):
+    """virtual_server's result: that of its one server, or with servers, of every entry over one connection. A dry
+    run of all entries comes first, so that a bad one fails the task before any server is touched; a failure
+    raises ServersFailed."""
+    requests = server_requests(params)
+    if params['servers'] is None:
+        return ServerConverger(conn, requests[0], check_mode, diff).run()
+    for dry_run in (True,) if check_mode else (True, False):
+        results = []
+        for request in requests:
+            try:
+                results.append(dict(ServerConverger(conn, request, dry_run, diff).run(), name=request['name']))
+            except Exception as e:  # pylint: disable=broad-exception-caught
+                if not (isinstance(e, VirtualIronError) or is_libvirt_error(e)):
+                    raise
+                raise ServersFailed('server %s: %s' % (request['name'], e), results)
+    result = {'changed': any(r['changed'] for r in results),
+              'reboot_required': any(r['reboot_required'] for r in results), 'results': results}
+    if diff:
+        result['diff'] = [r.pop('diff') for r in results]
+    return result
 
 
 def find_server(conn, name):
@@ -40,9 +106,13 @@ def power_state(dom):
     return 'stopped'
 
 
+def saved_xml(dom):
+    """The server's saved definition; SECURE: the console password is part of the definition we compare."""
+    return dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
+
+
 def persistent_spec(dom):
-    # SECURE: the console password is part of the definition we compare.
-    return parse_server(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE))
+    return parse_server(saved_xml(dom))
 
 
 def live_spec(dom):
@@ -118,109 +188,103 @@ def _listed(dom):
                 'autostart': bool(dom.autostart()), 'reboot_required': False, 'error': str(e)}
 
 
-class ServerConverger(object):
-    """One call = one server's whole desired state. Records what it does in self.changes."""
+class ServerConverger(Converger):
+    """One server's whole desired state (params: a server_request): definition, autostart and power state."""
 
-    def __init__(self, conn, request, check_mode=False, shutdown_timeout=120, force=False):
-        self.conn = conn
-        self.request = request
-        self.check_mode = check_mode
-        self.shutdown_timeout = shutdown_timeout
-        self.force = force
-        self.changes = []
+    result_key = 'server'
+
+    def __init__(self, conn, params, check_mode=False, diff=False):
+        super(ServerConverger, self).__init__(conn, params, check_mode, diff)
+        self.dom = None  # the server (None: it does not exist, or check mode has not defined it)
+        self.desired = None
         self.pending = []
-        self.failed = {}  # live change -> why the hypervisor refused it
-        self.created = None  # the server this run defined anew: removed again if a later step fails
+        self.failed = {}  # live change (_live_key) -> why the hypervisor refused it
 
-    # ------------------------------------------------------------ entry point
-    def run(self):
-        name, state = self.request['name'], self.request['state']
-        dom = find_server(self.conn, name)
-        before = self._snapshot(dom)
-        if state == 'absent':
-            self._remove(dom)
-            after = None
-        else:
-            try:
-                after = self._converge(dom, before, state)
-            except Exception as e:  # pylint: disable=broad-exception-caught
-                if self.created is None:
-                    raise
-                note = self._remove_created()
-                if not (isinstance(e, VirtualIronError) or is_libvirt_error(e)):
-                    raise  # a bug keeps its traceback
-                raise VirtualIronError('%s; %s' % (e, note))
-        return {
-            'changed': bool(self.changes),
-            'changes': self.changes,
-            'server': after,
-            'reboot_required': bool(self.pending),
-            'pending_changes': self.pending,
-            'diff': {'before': before or {}, 'after': after or {}},
-        }
+    def read(self):
+        self.dom = find_server(self.conn, self.params['name'])
+        return describe_server(self.dom) if self.dom is not None else None
 
-    def _converge(self, dom, before, state):
+    def converge(self, before):
         """Definition and power state; the server as it is afterwards (in check mode, as it would be)."""
-        dom = self._define(dom, before)
-        self._power(dom, state)
+        state = self.params['state']
+        if state == 'absent':
+            self._remove(before)
+            return None
+        self._define()
+        self._power(state)
         if self.check_mode:
-            return self._predicted(dom, before, state)
-        self.pending = self._pending(dom) if dom.isActive() else []
-        return self._snapshot(dom)
+            return self._predicted(before, state)
+        self.pending = self._pending() if self.dom.isActive() else []
+        return describe_server(self.dom)
 
-    def _remove_created(self):
-        """Remove the server this failed run defined (QEMU refused to start it, say), so that a failed task
-        leaves nothing behind; says what became of it."""
-        name = self.request['name']
+    def describe(self, change):
+        if change.field == 'exists' and not change.new:
+            return 'removed (disk files kept)'
+        if change.field == 'state':
+            return _power_action(change.old, change.new)[0] if change.new in ('running', 'suspended') else change.new
+        if change.when == LIVE:
+            return '%s (%s)' % (describe_live(change.field, change.new), change.when)
+        return super(ServerConverger, self).describe(change)
+
+    def undo(self):
+        """Remove the server this failed run defined (QEMU refused to start it, say), so that a failed task leaves
+        nothing behind; says what became of it."""
+        if self.dom is None or not self.changes.made('exists'):
+            return None
+        name = self.params['name']
         try:
-            if self.created.isActive():
-                self.created.destroy()
-            undefine_server(self.created)
+            if self.dom.isActive():
+                self.dom.destroy()
+            undefine_server(self.dom)
         except libvirt.libvirtError as e:
             return ('server %s was new, but removing its definition again failed too (%s): remove it with state=absent'
                     % (name, e))
         return 'server %s was new, so its definition was removed again' % name
 
-    def _snapshot(self, dom):
-        return describe_server(dom) if dom is not None else None
+    def result(self, before, after):
+        result = super(ServerConverger, self).result(before, after)
+        result.update(reboot_required=bool(self.pending), pending_changes=self.pending)
+        return result
 
-    def _predicted(self, dom, before, state):
+    def _predicted(self, before, state):
         """What check mode reports as the result: the desired spec, with the power state it would reach."""
         view = user_view(self.desired)
         view['state'] = {'present': (before or {}).get('state', 'stopped'),
                          'restarted': 'running'}.get(state, state)
-        view['autostart'] = self.request.get('autostart') if self.request.get('autostart') is not None \
+        view['autostart'] = self.params.get('autostart') if self.params.get('autostart') is not None \
             else bool((before or {}).get('autostart'))
         # A running server that stays up keeps what cannot be applied live pending; a (re)boot applies all.
-        if dom is not None and dom.isActive() and state not in ('stopped', 'restarted'):
-            self.pending = plan_live_changes(live_spec(dom), self.desired)[1]
+        if self.dom is not None and self.dom.isActive() and state not in ('stopped', 'restarted'):
+            self.pending = plan_live_changes(live_spec(self.dom), self.desired)[1]
         view['reboot_required'] = bool(self.pending)
         return view
 
     # ------------------------------------------------------------ definition
-    def _define(self, dom, before):
-        current = persistent_spec(dom) if dom is not None else None
-        wanted = self.request.get('hypervisor')
+    def _define(self):
+        current = persistent_spec(self.dom) if self.dom is not None else None
+        wanted = self.params.get('hypervisor')
         arch = hypervisor = None
         if current is None or wanted not in (None, 'auto'):
             arch, offered = host_hypervisors(self.conn)
             hypervisor = resolve_hypervisor(wanted, offered)
-        self.desired = desired_server(dict(self.request, hypervisor=hypervisor), current, hypervisor)
+        self.desired = desired_server(dict(self.params, hypervisor=hypervisor), current, hypervisor)
         self._check_vcpus(current, arch)
         self._check_new_sources(current)
         self._vhd_slices(current)
-        if current is None or comparable(current) != comparable(self.desired):
-            self.changes.append('created' if current is None else 'definition updated')
-            if not self.check_mode:
-                xml = build_server_xml(self.desired, arch) if current is None else update_server_xml(
-                    dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE), self.desired)
-                dom = self.conn.defineXML(xml)
-                if current is None:
-                    self.created = dom
-                if before is not None and dom.isActive():
-                    self._apply_live(dom, current)
-        self._autostart(dom)
-        return dom
+        if current is None:
+            self.act('exists', False, True, self._define_xml, build_server_xml(self.desired, arch))
+        elif comparable(current) != comparable(self.desired):
+            self.act('definition', current, self.desired, self._redefine, current)
+        self.converge_autostart(self.dom, self.params.get('autostart'))
+
+    def _define_xml(self, xml):
+        self.dom = self.conn.defineXML(xml)
+
+    def _redefine(self, previous):
+        """Save the new definition; a running server gets what it can of it live."""
+        self._define_xml(update_server_xml(saved_xml(self.dom), self.desired))
+        if self.dom.isActive():
+            self._apply_live(previous)
 
     def _check_vcpus(self, current, arch):
         """Refuse more vCPUs than the host gives one server (the server would not start), when they change."""
@@ -254,33 +318,30 @@ class ServerConverger(object):
             if want is not None and want['format'] == 'vhd' and want['device'] == 'disk':
                 want['slice'] = vhd_slice(self.conn, want, default=(have or {}).get('slice'))
 
-    def _autostart(self, dom):
-        change = converge_autostart(dom, self.request.get('autostart'), self.check_mode)
-        if change:
-            self.changes.append(change)
-
     # ------------------------------------------------------------ live changes
-    def _apply_live(self, dom, previous):
-        xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
-        for action, value in plan_live_changes(live_spec(dom), parse_server(xml))[0]:
+    def _apply_live(self, previous):
+        xml = saved_xml(self.dom)
+        for action, value in plan_live_changes(live_spec(self.dom), parse_server(xml))[0]:
             if action == 'memory' and value == previous['memory']:
                 continue  # already asked of the guest's balloon when the definition changed to it
             try:
-                self._live_op(dom, action, value, xml)
-                self.changes.append(_describe(action, value) + ' (live)')
+                self._live_op(action, value, xml)
             except libvirt.libvirtError as e:
                 # The definition already holds the change: it takes effect at the next boot.
-                self.failed[_describe(action, value)] = e.get_error_message()
+                self.failed[_live_key(action, value)] = e.get_error_message()
+            else:
+                self.changes.add(action, None, value, LIVE)
 
-    def _pending(self, dom):
+    def _pending(self):
         """What the running server lacks of its definition, judged from its live XML rather than from
         our intentions: an unplug the guest has not acknowledged yet is still pending."""
-        ops, pending = outstanding_changes(live_spec(dom), persistent_spec(dom))
-        return pending + ['%s: %s' % (d, self.failed.get(d, 'requested; the guest has not completed it'))
-                          for d in (_describe(a, v) for a, v in ops)]
+        ops, pending = outstanding_changes(live_spec(self.dom), persistent_spec(self.dom))
+        return pending + ['%s: %s' % (describe_live(a, v),
+                                      self.failed.get(_live_key(a, v), 'requested; the guest has not completed it'))
+                          for a, v in ops]
 
-    def _live_op(self, dom, action, value, xml):
-        live = libvirt.VIR_DOMAIN_AFFECT_LIVE
+    def _live_op(self, action, value, xml):
+        dom, live = self.dom, libvirt.VIR_DOMAIN_AFFECT_LIVE
         if action == 'vcpus':
             dom.setVcpusFlags(value, live)
         elif action == 'memory':
@@ -297,59 +358,58 @@ class ServerConverger(object):
             dom.updateDeviceFlags(_device_xml(xml, value), live)
 
     # ------------------------------------------------------------ power
-    def _power(self, dom, state):
-        current = power_state(dom) if dom is not None else 'stopped'
-        if state == 'running':
-            if current == 'suspended':
-                self._act('resumed', dom, 'resume')
-            elif current != 'running':
-                self._act('started', dom, 'create')
-        elif state == 'suspended':
-            if current == 'running':
-                self._act('suspended', dom, 'suspend')
-            elif current != 'suspended':
-                self._act('started paused', dom, 'createWithFlags', libvirt.VIR_DOMAIN_START_PAUSED)
-        elif state == 'stopped' and current != 'stopped':
-            self._stop(dom)
-        elif state == 'restarted':
-            if current != 'stopped':
-                self._stop(dom)
-            self._act('started', dom, 'create')
+    def _power(self, state):
+        current = power_state(self.dom) if self.dom is not None else 'stopped'
+        if state in ('stopped', 'restarted') and current != 'stopped':
+            self._stop(current)
+            current = 'stopped'
+        wanted = 'running' if state == 'restarted' else state
+        if wanted in ('running', 'suspended') and current != wanted:
+            self.act('state', current, wanted, self._power_on, current, wanted)
 
-    def _act(self, what, dom, method, *args):
-        """Record a power action; do it unless in check mode (where a new server has no dom yet)."""
-        self.changes.append(what)
-        if not self.check_mode:
-            getattr(dom, method)(*args)
+    def _power_on(self, current, wanted):
+        _words, method, args = _power_action(current, wanted)
+        getattr(self.dom, method)(*args)
 
-    def _stop(self, dom):
+    def _stop(self, current):
+        """Recorded once done: the server is 'stopped', or 'powered off' where it had to be forced."""
+        self.changes.add('state', current, 'stopped' if self.check_mode else self._shut_down())
+
+    def _shut_down(self):
         """Graceful shutdown, then with force a hard power-off; without force a timeout is an error."""
-        self.changes.append('stopped')
-        if self.check_mode:
-            return
-        if dom.isActive() and self.shutdown_timeout > 0:
+        dom, timeout = self.dom, self.params['shutdown_timeout']
+        if dom.isActive() and timeout > 0:
             if power_state(dom) == 'suspended':
                 dom.resume()  # a paused guest cannot see the power button
             _ignore_race(dom.shutdown)
-            deadline = time.time() + self.shutdown_timeout
+            deadline = time.time() + timeout
             while dom.isActive() and time.time() < deadline:
                 time.sleep(_POLL_SECONDS)
-        if dom.isActive():
-            if not self.force:
-                raise VirtualIronError(
-                    'virtual server %s did not shut down within %s s (its guest may ignore the ACPI power button); '
-                    'set force: true to power it off, or raise shutdown_timeout' % (dom.name(), self.shutdown_timeout))
-            _ignore_race(dom.destroy)
-            self.changes[-1] = 'powered off'
+        if not dom.isActive():
+            return 'stopped'
+        if not self.params['force']:
+            raise VirtualIronError(
+                'virtual server %s did not shut down within %s s (its guest may ignore the ACPI power button); '
+                'set force: true to power it off, or raise shutdown_timeout' % (dom.name(), timeout))
+        _ignore_race(dom.destroy)
+        return 'powered off'
 
-    def _remove(self, dom):
-        if dom is None:
+    def _remove(self, before):
+        if self.dom is None:
             return
-        if dom.isActive():
-            self._stop(dom)
-        self.changes.append('removed (disk files kept)')
-        if not self.check_mode:
-            undefine_server(dom)
+        if self.dom.isActive():
+            self._stop(before['state'])
+        self.act('exists', True, False, undefine_server, self.dom)
+
+
+def _power_action(current, wanted):
+    """(words, domain method, arguments) that bring a server from power state current to wanted (running or
+    suspended)."""
+    if wanted == 'running':
+        return ('resumed', 'resume', ()) if current == 'suspended' else ('started', 'create', ())
+    if current == 'running':
+        return 'suspended', 'suspend', ()
+    return 'started paused', 'createWithFlags', (libvirt.VIR_DOMAIN_START_PAUSED,)
 
 
 def undefine_server(dom):
@@ -387,7 +447,14 @@ def _device_xml(domain_xml, device):
     return to_string(element[0])
 
 
-def _describe(action, value):
+def _live_key(action, value):
+    """What a live change is about, the same when it is planned again: its setting, or its disk (by target) or
+    NIC (by MAC)."""
+    return (action, value.get('target', value.get('mac'))) if action.endswith(('_disk', '_nic', '_media')) else action
+
+
+def describe_live(action, value):
+    """A live change (plan_live_changes' action and value) in the user's words."""
     if action == 'vcpus':
         return 'vcpus set to %d' % value
     if action == 'memory':

@@ -6,7 +6,7 @@
 LVM is driven through its own commands, run on the host where the module runs (libvirt's
 "logical" storage pools cannot do it: they need device-mapper even to start, know no percentages
 and cannot extend a volume group). The decisions are pure functions over LVM's JSON reports, so
-they are unit-tested without LVM; `Lvm` only runs commands.
+they are unit-tested without LVM; every command line is declared once below, and `Lvm` only runs them.
 
 A kernel without device-mapper (a container, or this project's lab machine) can still hold LVM
 metadata: with activation disabled, LVM creates, extends and removes volumes without device nodes.
@@ -16,10 +16,13 @@ metadata: with activation disabled, LVM creates, extends and removes volumes wit
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import contextlib
 import json
 import re
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.command import (
+    Command, fixed, flag, option, positional)
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import format_size, parse_size
 
 ACTIVATION_OFF = 'global {activation=0}'
@@ -205,6 +208,11 @@ def plan_group(group, members, wanted_pvs, pv_owner):
     return ('extend' if new else None), new
 
 
+def members(pv_owner, group):
+    """The physical volumes of a group, from pv_owner (every known PV to its group)."""
+    return [pv for pv, owner in pv_owner.items() if owner == group]
+
+
 def group_view(group, members):
     """A volume group as the modules return it."""
     if group is None:
@@ -238,6 +246,39 @@ def volume_view(volume, activation):
     }
 
 
+# ---------------------------------------------------------------- the commands, declared once
+
+def lvm_settings(activation):
+    """The --config of every command but `lvm version`: no hints, and activation off without device-mapper."""
+    return ['--config', NO_HINTS if activation else '%s %s' % (NO_HINTS, ACTIVATION_OFF)]
+
+
+class LvmCommand(object):
+    """`lvm SUBCOMMAND`, its settings (the value of `settings`: whether activation is on) and its own
+    arguments: (name, format) pairs in the order they are written."""
+
+    def __init__(self, subcommand, *arguments):
+        self.order = ['subcommand', 'settings'] + [argument[0] for argument in arguments]
+        self.command = Command('lvm', dict(arguments, subcommand=fixed(subcommand), settings=lvm_settings),
+                               environ=LVM_ENVIRONMENT)
+
+
+# Every LVM command the modules run. `lvm version` has no settings: it tells whether LVM reaches device-mapper.
+REPORT = ('report', fixed(*REPORT_OPTIONS))
+VERSION = Command('lvm', {'subcommand': fixed('version')}, environ=LVM_ENVIRONMENT)
+VGS = LvmCommand('vgs', REPORT, ('fields', fixed('-o', VG_FIELDS)))
+PVS = LvmCommand('pvs', REPORT, ('fields', fixed('-o', PV_FIELDS)))
+LVS = LvmCommand('lvs', REPORT, ('fields', fixed('-o', LV_FIELDS)), ('group', positional()))
+VGCREATE = LvmCommand('vgcreate', ('extent_size', option('-s')), ('group', positional()), ('pvs', positional()))
+VGEXTEND = LvmCommand('vgextend', ('group', positional()), ('pvs', positional()))
+VGREMOVE = LvmCommand('vgremove', ('force', flag('-f')), ('group', positional()))
+LVCREATE = LvmCommand('lvcreate', ('extents', option('-l')), ('name', option('-n')), ('yes', fixed('--yes')),
+                      ('zero', option('--zero')), ('group', positional()))
+LVEXTEND = LvmCommand('lvextend', ('extents', option('-l')), ('volume', positional()))
+LVCHANGE_ACTIVATE = LvmCommand('lvchange', ('activate', fixed('-ay')), ('volume', positional()))
+LVREMOVE = LvmCommand('lvremove', ('yes', fixed('--yes')), ('volume', positional()))
+
+
 # ---------------------------------------------------------------- running LVM
 
 class Lvm(object):
@@ -251,14 +292,17 @@ class Lvm(object):
     def __init__(self, module):
         self.module = module
         self.binary = module.get_bin_path('lvm', required=True)
-        rc, out, err = module.run_command([self.binary, 'version'], environ_update=LVM_ENVIRONMENT)
+        rc, out, err = VERSION.run(self.run_lvm, ['subcommand'], check_rc=False)
         self.activation = device_mapper_available(out + err)
 
-    def run(self, command, args, what):
-        """Run `lvm COMMAND ARGS`; raise VirtualIronError with LVM's own words if it fails."""
-        config = NO_HINTS if self.activation else '%s %s' % (NO_HINTS, ACTIVATION_OFF)
-        argv = [self.binary, command, '--config', config] + list(args)
-        rc, out, err = self.module.run_command(argv, environ_update=LVM_ENVIRONMENT)
+    def run_lvm(self, argv, **kwargs):
+        """The declared program `lvm` is the binary found on this host (get_bin_path also looks in /sbin)."""
+        return self.module.run_command([self.binary] + argv[1:], **kwargs)
+
+    def run(self, declared, what, **values):
+        """Run a declared command; raise VirtualIronError with LVM's own words if it fails."""
+        rc, out, err = declared.command.run(self.run_lvm, declared.order, check_rc=False,
+                                            settings=self.activation, **values)
         if rc != 0:
             messages = [line.strip() for line in (err or out).splitlines()
                         if line.strip() and 'Activation disabled' not in line]
@@ -266,18 +310,13 @@ class Lvm(object):
         return out
 
     def volume_groups(self):
-        return parse_vgs(self.run('vgs', REPORT_OPTIONS + ['-o', VG_FIELDS], 'listing volume groups'))
+        return parse_vgs(self.run(VGS, 'listing volume groups'))
 
     def physical_volumes(self):
-        return parse_pvs(self.run('pvs', REPORT_OPTIONS + ['-o', PV_FIELDS], 'listing physical volumes'))
+        return parse_pvs(self.run(PVS, 'listing physical volumes'))
 
     def logical_volumes(self, group):
-        return parse_lvs(self.run('lvs', REPORT_OPTIONS + ['-o', LV_FIELDS, group],
-                                  'listing the logical volumes of %s' % group))
-
-    def members(self, group, pv_owner=None):
-        owners = self.physical_volumes() if pv_owner is None else pv_owner
-        return [pv for pv, owner in owners.items() if owner == group]
+        return parse_lvs(self.run(LVS, 'listing the logical volumes of %s' % group, group=group))
 
     @property
     def activation_word(self):
@@ -288,3 +327,17 @@ class Lvm(object):
             return None
         return ('this host\'s kernel has no device-mapper: LVM runs with activation disabled (metadata only); '
                 'logical volumes have no device node until activated on a kernel with device-mapper')
+
+
+@contextlib.contextmanager
+def lvm_session(module):
+    """Yield the module's Lvm; an LVM failure fails the module, saying whether LVM ran with activation;
+    without device-mapper the task warns what that means."""
+    lvm = None
+    try:
+        lvm = Lvm(module)
+        yield lvm
+    except VirtualIronError as e:
+        module.fail_json(msg=str(e), activation=lvm and lvm.activation_word)
+    if lvm.activation_note():
+        module.warn(lvm.activation_note())

@@ -9,7 +9,8 @@ __metaclass__ = type
 import re
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    VirtualIronError, converge_autostart, is_libvirt_error, libvirt, lookup_or_none, server_definitions)
+    VirtualIronError, is_libvirt_error, libvirt, lookup_or_none, server_definitions, stop_and_undefine)
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.converger import LIVE, Converger
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import parse_server
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch.network_xml import (
     bridge_uplinks, bridge_user, build_switch_xml, choose_bridge, comparable, desired_switch, dhcp_host_changes,
@@ -115,67 +116,93 @@ def known_interfaces(conn):
         return []
 
 
-class SwitchConverger(object):
-    """One call = one switch's whole desired state. Records what it does in self.changes."""
+class SwitchConverger(Converger):
+    """One switch's whole desired state (params: virtual_switch's): definition, running, autostart."""
 
-    def __init__(self, conn, request, check_mode=False):
-        self.conn = conn
-        self.request = request
-        self.check_mode = check_mode
-        self.changes = []
+    result_key = 'switch'
+
+    def __init__(self, conn, params, check_mode=False, diff=False):
+        super(SwitchConverger, self).__init__(conn, params, check_mode, diff)
+        self.net = None  # the switch (None: it does not exist, or check mode has not defined it)
+        self.desired = None
         self.pending = []
         self.interfaces = None   # the host's, as read before anything started (see _interfaces)
 
-    def run(self):
-        net = find_switch(self.conn, self.request['name'])
-        before = describe_switch(self.conn, net) if net is not None else None
-        if self.request['state'] == 'absent':
-            self._remove(net, before)
-            after = None
-        else:
-            net = self._define(net)
-            self._start(net)
-            self._check_own_bridge(net)
-            self._autostart(net)
-            after = describe_switch(self.conn, net) if not self.check_mode else self._predicted(before)
-        return {
-            'changed': bool(self.changes),
-            'changes': self.changes,
-            'switch': after,
-            'restart_required': bool(self.pending),
-            'pending_changes': self.pending,
-            'diff': {'before': before or {}, 'after': after or {}},
-        }
+    def read(self):
+        self.net = find_switch(self.conn, self.params['name'])
+        return describe_switch(self.conn, self.net) if self.net is not None else None
+
+    def converge(self, before):
+        if self.params['state'] == 'absent':
+            self._remove(before)
+            return None
+        self._define()
+        self._start()
+        self._check_own_bridge()
+        self.converge_autostart(self.net, self.params.get('autostart'))
+        return self._predicted(before) if self.check_mode else describe_switch(self.conn, self.net)
+
+    def describe(self, change):
+        if change.field == 'state':
+            return 'started' if change.new == 'running' else change.new
+        if change.field == 'dhcp_host':
+            host = change.new or change.old
+            return 'DHCP host %s %s (%s)' % (host['mac'], 'added' if change.new else 'removed', change.when)
+        return super(SwitchConverger, self).describe(change)
+
+    def undo(self):
+        """A switch this failed run started is stopped again, and removed if the run made it: a new switch that
+        cannot start, or runs without its bridge, is not left behind."""
+        started = self.changes.made('state', 'running')
+        created = self.changes.made('exists')
+        if self.net is None or not started and not created:
+            return None
+        name = self.params['name']
+        try:
+            if started and self.net.isActive():
+                self.net.destroy()
+            if created:
+                self.net.undefine()
+        except libvirt.libvirtError as e:
+            return 'switch %s was left as it is, as stopping or removing it failed too (%s)' % (name, e)
+        return 'switch %s was %s again' % (name, 'new, so it was removed' if created else 'stopped')
+
+    def result(self, before, after):
+        result = super(SwitchConverger, self).result(before, after)
+        result.update(restart_required=bool(self.pending), pending_changes=self.pending)
+        return result
 
     def _predicted(self, before):
         view = dict(self.desired)
         view.pop('uuid', None)
-        autostart = self.request.get('autostart')
+        autostart = self.params.get('autostart')
         view.update(active=True, persistent=True,
                     autostart=bool((before or {}).get('autostart')) if autostart is None else autostart,
                     leases=(before or {}).get('leases', []), servers=(before or {}).get('servers', []))
         return view
 
     # ------------------------------------------------------------ definition
-    def _define(self, net):
-        current = switch_spec(net) if net is not None else None
-        self.desired = desired_switch(self.request, current)
+    def _define(self):
+        current = switch_spec(self.net) if self.net is not None else None
+        self.desired = desired_switch(self.params, current)
         others = [parse_switch(saved_xml(other)) for other in self.conn.listAllNetworks(0)
                   if other.name() != self.desired['name']]
         if self.desired['mode'] == 'bridged':
             choose_bridge(self.desired, self._interfaces(), current, others)
         self._check_bridge(current, others)
         self._check_overlap(others)
-        if current is None or comparable(current) != comparable(self.desired):
-            self.changes.append('created' if current is None else 'definition updated')
+        if current is None:
+            self.act('exists', False, True, self._define_xml, build_switch_xml(self.desired))
+            return
+        if comparable(current) != comparable(self.desired):
+            self.act('definition', current, self.desired, self._update, current)
             if self.check_mode:
-                return net
-            if current is None:
-                return self.conn.networkDefineXML(build_switch_xml(self.desired))
-            net = self._update(net, current)
-        if net.isActive():
-            self._restart_if_outdated(net)
-        return net
+                return
+        if self.net.isActive():
+            self._restart_if_outdated()
+
+    def _define_xml(self, xml):
+        self.net = self.conn.networkDefineXML(xml)
 
     def _check_bridge(self, current, others):
         """The switch's bridge is no other switch's, and a new bridge that libvirt is to make is not already on the
@@ -196,21 +223,21 @@ class SwitchConverger(object):
             raise VirtualIronError('subnet %s overlaps subnet %s of switch %s on this host'
                                    % (self.desired['subnet'], clash[1], clash[0]))
 
-    def _update(self, net, current):
+    def _update(self, current):
         """Static DHCP hosts change live; anything else is saved, for _restart_if_outdated."""
         hosts = dhcp_host_changes(current, self.desired)
-        if hosts is not None and net.isActive():
-            self._update_dhcp_hosts(net, *hosts)
-            return net
-        return self.conn.networkDefineXML(update_switch_xml(saved_xml(net), self.desired))
+        if hosts is not None and self.net.isActive():
+            self._update_dhcp_hosts(*hosts)
+        else:
+            self._define_xml(update_switch_xml(saved_xml(self.net), self.desired))
 
-    def _restart_if_outdated(self, net):
+    def _restart_if_outdated(self):
         """A running switch takes a new definition only by restarting, which disconnects its running servers'
         NICs: so it restarts only when none runs on it, and otherwise reports the wait (on every run, until
         a run finds the servers off it and restarts it). A switch that runs without its own bridge (started
         before the host had the network hook) restarts too, so that the hook makes it."""
-        live = parse_switch(net.XMLDesc(0))
-        saved = parse_switch(saved_xml(net))
+        live = parse_switch(self.net.XMLDesc(0))
+        saved = parse_switch(saved_xml(self.net))
         if comparable(live) == comparable(saved) and not own_bridge_missing(live, self._interfaces):
             return
         running = sorted(n for n, up in servers_by_switch(self.conn).get(saved['name'], {}).items() if up)
@@ -219,36 +246,33 @@ class SwitchConverger(object):
                                 'would disconnect the running servers %s; run again when they are off it'
                                 % ', '.join(running))
             return
-        self.changes.append('restarted')
-        if not self.check_mode:
-            net.destroy()
-            net.create()
+        self.act('state', 'running', 'restarted', self._restart)
 
-    def _update_dhcp_hosts(self, net, removed, added):
+    def _update_dhcp_hosts(self, removed, added):
         flags = libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE | libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG
         for command, hosts in ((libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE, removed),
                                (libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, added)):
             for host in hosts:
-                net.update(command, libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST, -1,
-                           to_string(dhcp_host_element(host)), flags)
-                what = 'removed' if hosts is removed else 'added'
-                self.changes.append('DHCP host %s %s (live)' % (host['mac'], what))
+                old, new = (host, None) if hosts is removed else (None, host)
+                self.act('dhcp_host', old, new, self.net.update, command, libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST,
+                         -1, to_string(dhcp_host_element(host)), flags, when=LIVE)
 
     # ------------------------------------------------------------ state
-    def _start(self, net):
-        if net is not None and net.isActive():
-            return
-        self.changes.append('started')
-        if self.check_mode:
-            return
+    def _start(self):
+        if self.net is None or not self.net.isActive():
+            self.act('state', 'stopped', 'running', self._create)
+
+    def _create(self):
         try:
-            net.create()
+            self.net.create()
         except libvirt.libvirtError as e:
-            if self.changes[0] == 'created':   # a new switch that cannot start is not left behind
-                net.undefine()
             if is_libvirt_error(e, libvirt.VIR_ERR_HOOK_SCRIPT_FAILED):
                 raise VirtualIronError('switch %s cannot start: %s' % (self.desired['name'], hook_refusal(e)))
             raise
+
+    def _restart(self):
+        self.net.destroy()
+        self._create()
 
     def _interfaces(self):
         """The host's interfaces, listed once a run (each is an XML description from libvirt)."""
@@ -256,40 +280,25 @@ class SwitchConverger(object):
             self.interfaces = host_interfaces(self.conn)
         return self.interfaces
 
-    def _check_own_bridge(self, net):
+    def _check_own_bridge(self):
         """A switch's own bridge is made by the collection's network hook on the host as libvirt starts the
         switch; libvirt does not check it is there, so this does after this run started or restarted it (a switch
         already running was checked in _restart_if_outdated). A switch this run started without it is stopped
-        again (and removed, if this run made it)."""
-        if self.check_mode or not set(('started', 'restarted')) & set(self.changes) or \
+        again, and removed if this run made it (undo)."""
+        if self.check_mode or not self.changes.has('state') or \
                 not own_bridge_missing(self.desired, lambda: host_interfaces(self.conn)):
             return
-        if 'started' in self.changes:
-            net.destroy()
-            if self.changes[0] == 'created':
-                net.undefine()
         raise VirtualIronError(
             'switch %s runs, but its bridge %s over %s is not there: the host lacks the collection\'s libvirt network '
             'hook, which makes it. Install it on the host with virtualiron.infra.virtual_switch_hook and run this '
             'again, or give the host a bridge over the uplinks'
             % (self.desired['name'], self.desired['bridge'], ', '.join(self.desired['uplinks'])))
 
-    def _autostart(self, net):
-        change = converge_autostart(net, self.request.get('autostart'), self.check_mode)
-        if change:
-            self.changes.append(change)
-
-    def _remove(self, net, before):
-        if net is None:
+    def _remove(self, before):
+        if self.net is None:
             return
-        if before['servers'] and not self.request.get('force'):
+        if before['servers'] and not self.params.get('force'):
             raise VirtualIronError('switch %s is in use by the virtual servers %s: move them to another switch, '
                                    'or set force: true to remove it anyway (their NICs then point to a missing '
                                    'switch and they cannot start)' % (before['name'], ', '.join(before['servers'])))
-        self.changes.append('removed')
-        if self.check_mode:
-            return
-        if net.isActive():
-            net.destroy()
-        if net.isPersistent():
-            net.undefine()
+        self.act('exists', True, False, stop_and_undefine, self.net)

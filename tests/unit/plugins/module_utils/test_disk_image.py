@@ -22,8 +22,9 @@ needs_qemu = pytest.mark.skipif(shutil.which('qemu-img') is None or shutil.which
                                 reason='qemu-img and qemu-io are not installed')
 
 
-def run(argv):
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+def run(argv, environ_update=None):
+    done = subprocess.run(argv, capture_output=True, text=True, check=False,
+                          env=dict(os.environ, **environ_update or {}))
     return done.returncode, done.stdout, done.stderr
 
 

@@ -62,3 +62,6 @@ def test_a_missing_library_fails_clearly_with_its_traceback(monkeypatch):
     assert isinstance(raised.value, VirtualIronError)
     assert failure_details(raised.value) == {'exception': 'Traceback: no module named lxml'}
     assert failure_details(VirtualIronError('plain')) == {}
+    detailed = VirtualIronError('server b: refused')
+    detailed.details = {'results': [{'name': 'a', 'changed': True}]}
+    assert failure_details(detailed) == {'results': [{'name': 'a', 'changed': True}]}

@@ -12,8 +12,8 @@ import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage.lvm import (
-    ACTIVATION_OFF, NO_HINTS, Lvm, device_mapper_available, format_size, group_view, parse_lv_size, parse_lvs, parse_pvs,
-    parse_vgs, plan_group, plan_volume, report_rows, target_extents, check_lvm_name, volume_view)
+    ACTIVATION_OFF, NO_HINTS, Lvm, device_mapper_available, format_size, group_view, members, parse_lv_size, parse_lvs,
+    parse_pvs, parse_vgs, plan_group, plan_volume, report_rows, target_extents, check_lvm_name, volume_view)
 
 MIB = 1024 ** 2
 # fixtures/{vgs,pvs,lvs-no-device-mapper}.json: reports as LVM 2.03.16 wrote them on a kernel without
@@ -225,7 +225,7 @@ def test_commands_with_device_mapper_activate(fixture_text):
     module = FakeModule({'version': WITH_DM, 'pvs': (0, fixture_text('pvs.json'), '')})
     lvm = Lvm(module)
     assert (lvm.activation, lvm.activation_note()) == (True, None)
-    assert lvm.members('vmdisks') == ['/dev/loop0']
+    assert members(lvm.physical_volumes(), 'vmdisks') == ['/dev/loop0']
     assert module.commands[-1][:4] == ['/sbin/lvm', 'pvs', '--config', NO_HINTS]
 
 

@@ -11,8 +11,7 @@ import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import METADATA_NS
-from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import ServerConverger
-from ansible_collections.virtualiron.infra.plugins.modules.virtual_server import server_request
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import ServerConverger, server_request
 
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
 POOL_DIR = '/default-pool'   # the directory of the test hypervisor's pool 'default-pool'
@@ -20,11 +19,9 @@ POOL_DIR = '/default-pool'   # the directory of the test hypervisor's pool 'defa
 
 @pytest.fixture
 def converge(conn, params):
-    """Run the converger on web1 (unless named otherwise) as the module's main() does."""
+    """Run the converger on web1 (unless named otherwise) as the module's main() does, with --diff."""
     def run(check_mode=False, **options):
-        request = server_request(params(**dict({'name': 'web1'}, **options)))
-        return ServerConverger(conn, request, check_mode=check_mode, shutdown_timeout=request['shutdown_timeout'],
-                               force=request['force']).run()
+        return ServerConverger(conn, server_request(params(**dict({'name': 'web1'}, **options))), check_mode, True).run()
     return run
 
 
@@ -64,7 +61,7 @@ def test_create_running(converge, conn):
     [nic] = server['nics']
     assert (nic['switch'], nic['bridge'], nic['model']) == ('default', None, 'virtio')
     assert nic['mac'].startswith('52:54:00:')
-    assert result['diff'] == {'before': {}, 'after': server}
+    assert result['diff'] == {'before': {}, 'after': server, 'before_header': 'web1', 'after_header': 'web1'}
 
 
 def test_create_present_stays_stopped(converge, conn):
@@ -136,7 +133,7 @@ def test_check_mode_on_a_new_server(converge, conn):
     assert (result['changed'], result['changes']) == (True, ['created', 'autostart enabled', 'started'])
     assert {k: result['server'][k] for k in ('name', 'state', 'vcpus', 'memory', 'autostart')} == {
         'name': 'web1', 'state': 'running', 'vcpus': 2, 'memory': '512MiB', 'autostart': True}
-    assert result['diff'] == {'before': {}, 'after': result['server']}
+    assert result['diff'] == {'before': {}, 'after': result['server'], 'before_header': 'web1', 'after_header': 'web1'}
     assert_no_domain(conn, 'web1')
     assert domain_names(conn) == ['test']
 

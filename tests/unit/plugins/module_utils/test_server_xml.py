@@ -11,7 +11,7 @@ from lxml import etree
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
     METADATA_NS, build_server_xml, comparable, desired_server, parse_server, to_string, update_server_xml, user_view)
-from ansible_collections.virtualiron.infra.plugins.modules.virtual_server import server_request
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import server_request
 
 IMAGES = '/var/lib/libvirt/images/'
 ISO = IMAGES + 'debian-12.iso'

@@ -16,7 +16,7 @@ from lxml import etree
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
     build_server_xml, comparable, desired_server, parse_server, update_server_xml)
-from ansible_collections.virtualiron.infra.plugins.modules.virtual_server import server_request
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import server_request
 
 BOOT = {'path': '/var/lib/libvirt/images/web1.raw'}
 LUN = {'path': '/dev/disk/by-id/scsi-36001405d27e5d898829468b90ce4ef8c', 'device': 'lun'}

@@ -35,11 +35,11 @@ def switches(conn):
 
 @pytest.fixture
 def converge(switches):
-    """Run the converger as the module's main() does: options through the module's argument spec."""
+    """Run the converger as the module's main() does, with --diff: options through the module's argument spec."""
     def run(check_mode=False, **options):
         checked = ArgumentSpecValidator(ARGUMENT_SPEC).validate(dict({'name': 'backend'}, **options))
         assert not checked.error_messages, checked.error_messages
-        return SwitchConverger(switches, checked.validated_parameters, check_mode=check_mode).run()
+        return SwitchConverger(switches, checked.validated_parameters, check_mode, True).run()
     return run
 
 
@@ -102,10 +102,21 @@ def test_bridged_switch_without_the_hook_is_refused_and_removed(converge, switch
         converge(mode='bridged', uplinks=['eth1'])
     assert "its bridge br-eth1 over eth1 is not there: the host lacks the collection's libvirt network hook" \
         in str(caught.value)
+    assert str(caught.value).endswith('; switch backend was new, so it was removed again')
     with pytest.raises(VirtualIronError) as caught:
         converge(mode='bridged', uplinks=['eth7'])
     assert 'uplink eth7 does not exist on the host' in str(caught.value)
     assert network_names(switches) == ['default']
+
+
+def test_a_switch_this_run_started_without_its_bridge_is_stopped_again(converge, switches):
+    switches.networkDefineXML(
+        "<network><name>backend</name><metadata><v:switch xmlns:v='https://virtualiron.example/xmlns/switch/1'>"
+        "<v:uplink dev='eth1'/></v:switch></metadata><forward mode='bridge'/><bridge name='br-eth1'/></network>")
+    with pytest.raises(VirtualIronError) as caught:
+        converge(mode='bridged', uplinks=['eth1'])
+    assert str(caught.value).endswith('or give the host a bridge over the uplinks; switch backend was stopped again')
+    assert not switches.networkLookupByName('backend').isActive()
 
 
 def test_bridged_switch_in_check_mode_tells_its_own_bridge(converge, switches):
@@ -233,3 +244,11 @@ def test_a_dhcp_host_name_with_a_newline_is_not_stored(converge, switches):
         converge(dhcp_hosts=[{'mac': '52:54:00:00:00:10', 'ip': '10.1.0.10', 'name': 'db1\ndhcp-host=x'}])
     assert 'dhcp_hosts 52:54:00:00:00:10 name must not contain control characters' in str(caught.value)
     assert definitions(switches) == before
+
+
+@pytest.mark.parametrize('diff', [False, True])
+def test_diff_only_when_asked(switches, diff):
+    params = ArgumentSpecValidator(ARGUMENT_SPEC).validate({'name': 'default'}).validated_parameters
+    result = SwitchConverger(switches, params, False, diff).run()
+    assert (result['changed'], result['restart_required'], result['pending_changes']) == (False, False, [])
+    assert result.get('diff', {}).get('before_header') == ('default' if diff else None)

@@ -11,8 +11,9 @@ import re
 import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.disk.plan import (
-    describe_action, in_use_refusal, normalize_size, plan, predicted)
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.converger import Change
+from ansible_collections.virtualiron.infra.plugins.module_utils.disk.converger import (
+    action_change, describe_disk_change, in_use_refusal, normalize_size, plan, predicted)
 
 MIB = 1024 ** 2
 PATH = '/srv/d.vhd'
@@ -98,14 +99,25 @@ def test_in_use_refusal(actions, users, locked, force, refused):
         assert reason is not None and re.search(refused, reason), reason
 
 
-def test_describe_actions():
-    req = request(vhd_type='fixed')
-    assert [describe_action(a, v, req) for a, v in [('create', 10 * MIB), ('copy', '/s.qcow2'), ('grow', 2 * 1024 ** 3),
-                                                    ('convert', 'fixed'), ('remove', None)]] == \
-        ['created 10MiB fixed VHD', 'copied from /s.qcow2 as fixed VHD', 'grown to 2GiB', 'converted to a fixed VHD',
-         'removed']
-    assert describe_action('create', MIB, request()) == 'created 1MiB dynamic VHD'
-    assert describe_action('create', MIB, request(format='qcow2')) == 'created 1MiB qcow2'
+@pytest.mark.parametrize('action, value, start, change, words', [
+    ('create', 10 * MIB, None, ('exists', False, True), 'created 10MiB fixed VHD'),
+    ('copy', '/s.qcow2', disk(), ('source', None, '/s.qcow2'), 'copied from /s.qcow2 as fixed VHD'),
+    ('grow', 2 * 1024 ** 3, disk(), ('size', 10 * MIB, 2 * 1024 ** 3), 'grown to 2GiB'),
+    ('convert', 'fixed', disk(), ('vhd_type', 'dynamic', 'fixed'), 'converted to a fixed VHD'),
+    ('remove', None, disk(), ('exists', True, False), 'removed'),
+])
+def test_actions_as_changes_and_their_words(action, value, start, change, words):
+    assert action_change(action, value, start) == change
+    assert describe_disk_change(Change(*change + (None,)), request(vhd_type='fixed', size=10 * MIB)) == words
+
+
+@pytest.mark.parametrize('options, words', [
+    ({}, 'created 1MiB dynamic VHD'),
+    ({'format': 'qcow2'}, 'created 1MiB qcow2'),
+    ({'format': 'raw'}, 'created 1MiB raw'),
+])
+def test_a_new_disk_is_described_by_its_kind(options, words):
+    assert describe_disk_change(Change('exists', False, True, None), request(size=MIB, **options)) == words
 
 
 def test_predicted_for_a_new_disk():

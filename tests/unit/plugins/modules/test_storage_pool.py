@@ -11,7 +11,8 @@ import pytest
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pools import lookup_pool, pool_facts
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pool_xml import SYSTEM_DIRECTORIES, SYSTEM_TREES
-from ansible_collections.virtualiron.infra.plugins.modules.storage_pool import ARGUMENT_SPEC, DOCUMENTATION, PoolConverger
+from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pool_converger import PoolConverger
+from ansible_collections.virtualiron.infra.plugins.modules.storage_pool import ARGUMENT_SPEC, DOCUMENTATION
 
 NAME = 'vi3l-pool'
 
@@ -34,12 +35,12 @@ def pools(conn):
 def converge(conn, check_mode=False, **params):
     full = dict((key, spec.get('default')) for key, spec in ARGUMENT_SPEC.items())
     full.update(dict(name=NAME, path='/vi3l/images'), **params)
-    return PoolConverger(conn, full, check_mode).run()
+    return PoolConverger(conn, full, check_mode, diff=True).run()
 
 
 def test_new_dir_pool_defined_built_started_autostarted(pools):
     result = converge(pools)
-    assert result['changes'] == ['defined', 'built', 'started', 'autostart set to true']
+    assert result['changes'] == ['defined', 'built', 'started', 'autostart enabled']
     pool = result['pool']
     assert (pool['type'], pool['path'], pool['state'], pool['autostart'], pool['volumes']) == \
         ('dir', '/vi3l/images', 'active', True, [])
@@ -47,6 +48,12 @@ def test_new_dir_pool_defined_built_started_autostarted(pools):
     again = converge(pools)
     assert (again['changed'], again['changes']) == (False, [])
     assert again['diff']['before'] == again['diff']['after']
+
+
+def test_diff_only_when_asked(pools):
+    full = dict((key, spec.get('default')) for key, spec in ARGUMENT_SPEC.items())
+    result = PoolConverger(pools, dict(full, name=NAME, path='/vi3l/images'), check_mode=True).run()
+    assert 'diff' not in result
 
 
 def test_check_mode_predicts_and_changes_nothing(pools):
@@ -107,7 +114,7 @@ def test_empty_pool_removed(pools):
 
 def test_logical_pool_that_cannot_be_built_is_undefined_again(pools):
     # The test hypervisor refuses build flags, as a real host refuses devices that hold data.
-    with pytest.raises(Exception, match='unsupported flags'):
+    with pytest.raises(VirtualIronError, match='unsupported flags.*; storage pool vi3l-pool was undefined again'):
         converge(pools, type='logical', path=None, devices=['/dev/vi3l-none'])
     assert lookup_pool(pools, NAME) is None
 

@@ -14,6 +14,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import server_request, server_requests
 from ansible_collections.virtualiron.infra.plugins.modules import virtual_server
 
 TEST_URI = 'test:///default'
@@ -32,20 +33,20 @@ def run_module(run_main):
 
 def test_server_request_sizes_in_bytes(params):
     given = params(name='web1', memory='2GiB', max_memory='8G', vcpus=2)
-    request = virtual_server.server_request(given)
+    request = server_request(given)
     assert (request['memory'], request['max_memory'], request['vcpus']) == (2 * 1024 ** 3, 8 * 1024 ** 3, 2)
     assert given['memory'] == '2GiB'   # the module's parameters are left alone
 
 
 def test_server_request_defaults(params):
-    request = virtual_server.server_request(params(name='web1'))
+    request = server_request(params(name='web1'))
     assert set(request) == set(virtual_server.SERVER_SPEC)
     assert (request['memory'], request['state'], request['hypervisor'], request['shutdown_timeout'], request['force']) == \
         (None, 'present', 'auto', 120, False)
 
 
 def test_server_requests_top_level_options_are_defaults_for_entries(params):
-    requests = virtual_server.server_requests(params(
+    requests = server_requests(params(
         state='running', force=True, memory='1GiB',
         servers=[{'name': 'a'}, {'name': 'b', 'state': 'stopped', 'memory': '2GiB'}]))
     assert [(r['name'], r['state'], r['force'], r['memory']) for r in requests] == [
@@ -61,7 +62,7 @@ def test_server_requests_top_level_options_are_defaults_for_entries(params):
 ])
 def test_server_requests_refuse(params, servers, message):
     with pytest.raises(VirtualIronError, match=message):
-        virtual_server.server_requests(params(servers=servers))
+        server_requests(params(servers=servers))
 
 
 @pytest.mark.parametrize('key, value, message', [
@@ -72,7 +73,7 @@ def test_server_requests_refuse(params, servers, message):
 ])
 def test_server_request_refuses_bad_sizes(params, key, value, message):
     with pytest.raises(VirtualIronError, match=message):
-        virtual_server.server_request(params(name='web1', **{key: value}))
+        server_request(params(name='web1', **{key: value}))
 
 
 def test_main_creates_a_server(run_module, conn):
@@ -118,6 +119,9 @@ def test_main_converges_many_servers(run_module, conn):
     again = run_module(state='running', vcpus=2, servers=[{'name': 'a'}, {'name': 'b', 'vcpus': 3},
                                                           {'name': 'c', 'state': 'present'}])
     assert not again.result['changed']
+    assert 'diff' not in again.result and not any('diff' in r for r in again.result['results'])
+    assert sorted(again.result['results'][0]) == ['changed', 'changes', 'name', 'pending_changes', 'reboot_required',
+                                                  'server']
 
 
 def test_main_many_servers_bad_entry_changes_nothing(run_module, conn):

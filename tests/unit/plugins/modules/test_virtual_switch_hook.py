@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.modules import virtual_switch_hook
+from ansible_collections.virtualiron.infra.plugins.module_utils.switch import hook_installer
 from ansible_collections.virtualiron.infra.plugins.modules.virtual_switch_hook import main
 
 
@@ -23,10 +23,14 @@ def args(tmp_path, **extra):
 def test_install_is_idempotent_and_the_hook_runs(run_main, tmp_path):
     first = run_main(main, args(tmp_path))
     hook = tmp_path / 'network.d' / 'virtualiron-switch'
-    assert (first.failed, first.result['changed'], first.result['path']) == (False, True, str(hook))
+    assert (first.failed, first.result['changed'], first.result['changes'], first.result['path']) == \
+        (False, True, ['installed'], str(hook))
+    assert 'diff' not in first.result
     assert os.access(str(hook), os.X_OK)
     assert hook.read_bytes().startswith(b'#!' + sys.executable.encode() + b'\n')
-    assert run_main(main, args(tmp_path)).result['changed'] is False
+    again = run_main(main, args(tmp_path, _ansible_diff=True)).result
+    assert (again['changed'], again['changes']) == (False, [])
+    assert again['diff']['before'] == again['diff']['after'] == hook.read_text()
     ran = subprocess.run([str(hook), 'lan', 'start', 'begin', '-'], input=b'<hookData><network/></hookData>',
                          check=False)
     assert ran.returncode == 0
@@ -41,13 +45,13 @@ def test_a_non_executable_hook_is_fixed(run_main, tmp_path):
     run_main(main, args(tmp_path))
     hook = tmp_path / 'network.d' / 'virtualiron-switch'
     hook.chmod(0o644)
-    assert run_main(main, args(tmp_path)).result['changed'] is True
+    assert run_main(main, args(tmp_path)).result['changes'] == ['made executable']
     assert os.access(str(hook), os.X_OK)
 
 
 def test_absent_removes_it(run_main, tmp_path):
     run_main(main, args(tmp_path))
-    assert run_main(main, args(tmp_path, state='absent')).result['changed'] is True
+    assert run_main(main, args(tmp_path, state='absent')).result['changes'] == ['removed']
     assert not (tmp_path / 'network.d' / 'virtualiron-switch').exists()
     assert run_main(main, args(tmp_path, state='absent')).result['changed'] is False
 
@@ -65,12 +69,12 @@ def test_only_libvirt_daemons_are_signalled(run_main, tmp_path, monkeypatch):
     stale = tmp_path / 'stale.pid'
     stale.write_text(u'garbage')
     signalled = []
-    monkeypatch.setattr(virtual_switch_hook.os, 'kill', lambda pid, sig: signalled.append(pid))
+    monkeypatch.setattr(hook_installer.os, 'kill', lambda pid, sig: signalled.append(pid))
     result = run_main(main, args(tmp_path / 'hooks', pid_files=[str(not_libvirt), str(stale),
                                                                 str(tmp_path / 'none.pid')])).result
     assert (result['changed'], result['reloaded'], signalled) == (True, [], [])
     with open('/proc/self/comm') as f:
-        monkeypatch.setattr(virtual_switch_hook, 'HOOK_DAEMONS', (f.read().strip(),))   # as if it were one
+        monkeypatch.setattr(hook_installer, 'HOOK_DAEMONS', (f.read().strip(),))   # as if it were one
     result = run_main(main, args(tmp_path / 'hooks', state='absent', pid_files=[str(not_libvirt)])).result
     assert (result['reloaded'], signalled) == ([str(not_libvirt)], [os.getpid()])
 
@@ -84,7 +88,7 @@ def test_a_failed_install_leaves_no_file_behind(run_main, tmp_path, monkeypatch)
     def rename(source, target):
         renamed.append(source)
         raise OSError(28, 'No space left on device')
-    monkeypatch.setattr(virtual_switch_hook.os, 'rename', rename)
+    monkeypatch.setattr(hook_installer.os, 'rename', rename)
     exited = run_main(main, args(tmp_path))
     assert exited.failed and renamed
     assert 'No space left on device' in exited.result['msg']

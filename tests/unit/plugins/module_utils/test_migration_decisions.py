@@ -1,18 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: virtualiron.infra contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The decisions of a move, as pure functions of the facts gathered from both hosts."""
+"""migration.decisions: what a move needs and why it cannot be done, pure functions of the facts."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import libvirt
 import pytest
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.migration.move import (
-    DEFAULT_OPTIONS, copied_volume_xml, decide, gather_backing_facts, job_figures, migrate_many, migrated_disks, migration_flags,
-    migration_options, migration_params, planned_changes, preflight_problems, timed_out)
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration.decisions import (
+    copied_volume_xml, decide, job_figures, migrated_disks, moved_state, preflight_problems, timed_out, where)
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration.options import DEFAULT_OPTIONS
 
 MIB = 1024 ** 2
 UUID = '4dea22b3-1d52-d8f3-2516-782e98ab3fa0'
@@ -186,31 +185,6 @@ def test_copy_refuses_a_file_not_in_its_stated_format():
         copied_volume_xml(source, disk(PRIVATE, 'qcow2'))
 
 
-def test_a_raw_disk_has_no_backing_file_whatever_its_contents_say(conn):
-    """libvirt probes a raw disk's header, which its guest writes: never asked about on the destination."""
-    pool = conn.storagePoolLookupByName('default-pool')
-    pool.createXML(GUEST_HEADER.replace('web1.raw', 'guest.raw'), 0)
-    qcow2 = GUEST_HEADER.replace('web1.raw', 'overlay.qcow2').replace('/etc/shadow', '/default-pool/base.raw')
-    pool.createXML(qcow2, 0)
-    server = on_host('stopped', disks=[disk('/default-pool/guest.raw'), disk('/default-pool/guest.raw', None),
-                                       disk('/default-pool/overlay.qcow2', 'qcow2')])
-    assert gather_backing_facts(conn, conn, server) == {
-        '/default-pool/overlay.qcow2': {'path': '/default-pool/base.raw', 'on_destination': False}}
-
-
-@pytest.mark.parametrize('action, storage, changes', [
-    ('none', 'copy', []),
-    ('finish', 'shared', ['stale source definition removed']),
-    ('live', 'copy', ['live-migrated']),
-    ('cold', 'shared', ['definition moved']),
-    ('cold', 'copy', ['disks copied (the source keeps its disk files)', 'definition moved']),
-    ('restart', 'copy', ['shut down', 'disks copied (the source keeps its disk files)', 'definition moved',
-                         'started on the destination']),
-])
-def test_planned_changes(action, storage, changes):
-    assert planned_changes(action, options(storage=storage)) == changes
-
-
 def test_cd_drives_are_not_moved():
     server = on_host(disks=[disk(), disk('/iso/debian.iso', device='cdrom')])
     assert [d['path'] for d in migrated_disks(server['spec'])] == ['/shared/web1.raw']
@@ -228,34 +202,7 @@ def test_every_problem_is_listed():
         'switch x is missing or inactive on the destination']
 
 
-# ---------------------------------------------------------------- libvirt flags and figures
-
-def test_live_flags():
-    flags = migration_flags(options(), 'live')
-    assert flags & libvirt.VIR_MIGRATE_LIVE and flags & libvirt.VIR_MIGRATE_PERSIST_DEST
-    assert flags & libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
-    assert not flags & (libvirt.VIR_MIGRATE_NON_SHARED_DISK | libvirt.VIR_MIGRATE_POSTCOPY | libvirt.VIR_MIGRATE_OFFLINE)
-
-
-def test_option_flags():
-    flags = migration_flags(options(storage='copy', auto_converge=True, postcopy=True, parallel_connections=4), 'live')
-    for flag in (libvirt.VIR_MIGRATE_NON_SHARED_DISK, libvirt.VIR_MIGRATE_AUTO_CONVERGE,
-                 libvirt.VIR_MIGRATE_POSTCOPY, libvirt.VIR_MIGRATE_PARALLEL):
-        assert flags & flag
-
-
-def test_cold_flags():
-    flags = migration_flags(options(auto_converge=True), 'cold')
-    assert flags & libvirt.VIR_MIGRATE_OFFLINE and not flags & libvirt.VIR_MIGRATE_LIVE
-    assert not flags & libvirt.VIR_MIGRATE_AUTO_CONVERGE
-
-
-def test_params():
-    assert migration_params(options(), 'live') == {}
-    assert migration_params(options(bandwidth=100, parallel_connections=2), 'live') == {
-        libvirt.VIR_MIGRATE_PARAM_BANDWIDTH: 100, libvirt.VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS: 2}
-    assert migration_params(options(bandwidth=100), 'cold') == {}
-
+# ---------------------------------------------------------------- figures and where the server is
 
 def test_job_figures():
     stats = {'time_elapsed': 285, 'downtime': 9, 'data_processed': 516907, 'memory_processed': 516907,
@@ -272,28 +219,6 @@ def test_timed_out():
     assert timed_out(100.0, 10, 110.0)
 
 
-def test_migration_options_fill_what_a_module_lacks():
-    assert migration_options({'storage': 'copy', 'timeout': 5, 'uri': 'x'}) == \
-        dict(DEFAULT_OPTIONS, storage='copy', timeout=5, connect_timeout=20)
-    assert migration_options({'connect_timeout': 3})['connect_timeout'] == 3
-
-
-# ---------------------------------------------------------------- several moves (libvirt's test driver)
-
-def test_every_move_is_tried_and_each_failure_reported():
-    jobs = [('test:///default', 'test:///default', 'test'), ('test:///default', 'qemu+tcp://127.0.0.1:1/system', 'x')]
-    result = migrate_many(jobs, dict(DEFAULT_OPTIONS), concurrency=2)
-    assert result['changed'] is False
-    assert result['failed_servers'] == ['test', 'x']
-    assert 'the source and the destination are the same host' in result['results'][0]['msg']
-    assert 'cannot connect to the hypervisor host at qemu+tcp://127.0.0.1:1/system' in result['results'][1]['msg']
-
-
-def test_concurrency_must_be_positive():
-    with pytest.raises(VirtualIronError, match='concurrency must be at least 1'):
-        migrate_many([], dict(DEFAULT_OPTIONS), concurrency=0)
-
-
 @pytest.mark.parametrize('action', ['cold', 'restart'])
 def test_stopped_copy_of_an_overlay_needs_its_backing_file_there(action):
     server = on_host('stopped' if action == 'cold' else 'running', disks=[disk(PRIVATE)])
@@ -308,3 +233,17 @@ def test_stopped_copy_of_an_overlay_needs_its_backing_file_there(action):
     there = {PRIVATE: {'path': '/var/lib/libvirt/images/base.raw', 'on_destination': True}}
     assert preflight_problems(facts(server, disks={PRIVATE: False}, backing=there), options(storage='copy'),
                               action) == []
+
+
+@pytest.mark.parametrize('source, destination, action, before, after', [
+    (on_host(), None, 'live', {'source': 'running', 'destination': None}, 'running'),
+    (on_host('suspended'), None, 'live', {'source': 'suspended', 'destination': None}, 'suspended'),
+    (on_host('stopped'), None, 'cold', {'source': 'stopped', 'destination': None}, 'stopped'),
+    (on_host(), None, 'restart', {'source': 'running', 'destination': None}, 'running'),
+    (None, on_host('stopped'), 'none', {'source': None, 'destination': 'stopped'}, 'stopped'),
+    (on_host('stopped'), on_host(), 'finish', {'source': 'stopped', 'destination': 'running'}, 'running'),
+])
+def test_where_the_server_is_before_and_after(source, destination, action, before, after):
+    situation = facts(source, destination)
+    assert where(situation) == before
+    assert moved_state(situation, action) == after

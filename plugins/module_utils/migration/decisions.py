@@ -186,4 +186,3 @@ def moved_state(facts, action):
     if action in ('none', 'finish'):
         return facts['destination']['state']
     return 'running' if action == 'restart' else facts['source']['state']
-

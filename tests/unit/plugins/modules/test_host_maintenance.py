@@ -26,7 +26,7 @@ def run_module(run_main):
     ({'state': 'absent'}, False, {'changed': False, 'changes': []}),
     ({'state': 'absent', '_ansible_diff': True}, False,
      {'changed': False, 'changes': [], 'diff': {'before': {'maintenance': False, 'reason': '', 'since': None},
-                                                 'after': {'maintenance': False, 'reason': '', 'since': None}}}),
+                                                'after': {'maintenance': False, 'reason': '', 'since': None}}}),
     (dict(EVACUATE, servers=['test']), True,
      {'changed': True, 'changes': ['maintenance entered'], 'placements': {}, 'moved': [], 'not_moved': NOT_MOVED,
       'results': [], 'msg': '1 servers could not be moved and stay on the host: test (no host can take it: no other '

@@ -162,6 +162,12 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable, to_safe_group_name
 from ansible.utils.unsafe_proxy import wrap_var
 
+try:
+    from ansible.template import trust_as_template  # noqa: F401  pylint: disable=unused-import
+    DATA_TAGGING = True  # ansible-core 2.19 and later
+except ImportError:
+    DATA_TAGGING = False
+
 from ansible_collections.virtualiron.infra.plugins.module_utils.host.facts import host_facts
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECT_TIMEOUT, VirtualIronError, is_libvirt_error, libvirt, open_connection)
@@ -170,7 +176,7 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.host.registratio
     REGISTRATION_SUFFIX, read_registrations)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import (
     AUTHENTICATED_TRANSPORTS, check_ip_address, check_object_name, uri_transport)
-from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import describe_servers
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.describe import describe_servers
 
 PREFIX = 'virtualiron_'
 CONFIG_SUFFIXES = ('hypervisors.yml', 'hypervisors.yaml')
@@ -353,8 +359,39 @@ def _addresses(dom):
         return []
 
 
+class _Listed(object):
+    """A domain with the power state and flags the host's bulk calls reported for it, so that describing
+    it asks libvirt for its definitions only (three calls per host instead of three per server)."""
+
+    def __init__(self, dom, state, active, autostart):
+        self._dom, self._state, self._active, self._autostart = dom, state, active, autostart
+
+    def state(self):
+        return [self._state, 0]
+
+    def isActive(self):  # noqa: N802 (libvirt's name)
+        return self._active
+
+    def autostart(self):
+        return self._autostart
+
+    def __getattr__(self, name):
+        return getattr(self._dom, name)
+
+
+def _listed_domains(conn):
+    active = _uuids(conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE))
+    autostart = _uuids(conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART))
+    return [_Listed(dom, stats['state.state'], dom.UUIDString() in active, dom.UUIDString() in autostart)
+            for dom, stats in conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE)]
+
+
+def _uuids(domains):
+    return set(dom.UUIDString() for dom in domains)  # known to the client: no call to the host
+
+
 def _servers(conn):
-    return [dict(view, addresses=_addresses(dom)) for dom, view in describe_servers(conn.listAllDomains(0))]
+    return [dict(view, addresses=_addresses(dom)) for dom, view in describe_servers(_listed_domains(conn))]
 
 
 def query_hypervisor(target, with_servers, connect_timeout=CONNECT_TIMEOUT):
@@ -414,7 +451,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         directory, registrations, errors = self.get_option('registrations'), [], {}
         if directory:
             registrations, errors = read_registrations(directory)
-        chosen, discovered, refused = targets(self.get_option('uris'), registrations,
+        uris = self.get_option('uris')
+        if DATA_TAGGING:  # the file's values are trusted as templates: not once they are host variables
+            uris = wrap_var(uris)
+        chosen, discovered, refused = targets(uris, registrations,
                                               self.get_option('registration_transports'))
         errors.update((os.path.join(directory, file_name), why) for file_name, why in refused.items())
         for file_name, message in sorted(errors.items()):
@@ -475,7 +515,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _add_host(self, name, variables, groups):
         # Every value comes from registrations or libvirt, that is from outside: ansible-core before 2.19
         # would run a template in it (in compose and groups here, or wherever a play reads the variable).
-        variables = wrap_var(variables)
+        if not DATA_TAGGING:  # 2.19 and later trust no value a plugin sets but those of its file (see _source)
+            variables = wrap_var(variables)
         self.inventory.add_host(name)
         for group in groups:
             self.inventory.add_group(group)

@@ -114,7 +114,7 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.common.connectio
     CONNECTION_ARGUMENT_SPEC, libvirt, libvirt_session)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.query import exit_with_query, named_or_all
 from ansible_collections.virtualiron.infra.plugins.module_utils.host.utilization import cpu_percent, server_figures
-from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import describe_servers, find_server
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.describe import describe_servers, find_server
 
 
 def _stats(conn):

@@ -17,7 +17,7 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.host.maintenance
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import is_libvirt_error, libvirt
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import (
     capabilities_guests, element_bytes, hvm_domain_types, int_text, parse_xml)
-from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import resolve_hypervisor
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.describe import resolve_hypervisor
 
 HARDWARE_ASSIST = ('vmx', 'svm')  # Intel VT-x, AMD-V
 VENDOR_WORDS = {'AuthenticAMD': 'AMD', 'GenuineIntel': 'Intel'}
@@ -234,10 +234,11 @@ def _optional(unavailable, part, call, default):
 
 
 def _interfaces(conn):
+    active = set(iface.name() for iface in conn.listAllInterfaces(libvirt.VIR_CONNECT_LIST_INTERFACES_ACTIVE))
     interfaces = []
     for iface in conn.listAllInterfaces(0):
         entries = parse_interface_nics(iface.XMLDesc(0))
-        entries[0]['active'] = bool(iface.isActive())
+        entries[0]['active'] = iface.name() in active  # one call for all rather than one each
         interfaces.extend(entries)
     return interfaces
 

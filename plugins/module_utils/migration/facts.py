@@ -17,7 +17,7 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.host.facts impor
 from ansible_collections.virtualiron.infra.plugins.module_utils.host.maintenance_state import read_host_state
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.decisions import (
     migrated_disks, volume_format)
-from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import find_server, power_state
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.describe import find_server, power_state
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import parse_server
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pools import active_pools_by_dir, path_exists
 

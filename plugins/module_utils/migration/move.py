@@ -32,8 +32,8 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.migration.facts 
     gather_backing_facts, gather_facts, gather_target_facts)
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.options import (
     DEFAULT_OPTIONS, check_concurrency, migration_flags, migration_options, migration_params)
-from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import (
-    SERVER_DEFAULTS, ServerConverger, describe_server, find_server, power_state, undefine_server)
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import SERVER_DEFAULTS, ServerConverger, undefine_server
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.describe import describe_server, find_server, power_state
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pools import pool_holding
 
 _POLL_SECONDS = 0.2

@@ -10,10 +10,12 @@ import time
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.disk.image import vhd_slice
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    CONNECTION_ARGUMENT_SPEC, VirtualIronError, is_libvirt_error, libvirt, lookup_or_none)
+    CONNECTION_ARGUMENT_SPEC, VirtualIronError, is_libvirt_error, libvirt)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.converger import LIVE, Converger
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import (
     capabilities_arch, capabilities_guests, host_capabilities, hvm_domain_types, parse_xml, to_string)
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.describe import (
+    describe_server, find_server, live_spec, persistent_spec, power_state, resolve_hypervisor, saved_xml)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.live_changes import outstanding_changes, plan_live_changes
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
     METADATA_NS, METADATA_PREFIX, build_server_xml, comparable, desired_server, disk_matches, pair_disks,
@@ -90,35 +92,6 @@ def converge_servers(conn, params, check_mode=False, diff=False):
     return result
 
 
-def find_server(conn, name):
-    return lookup_or_none(conn.lookupByName, name, libvirt.VIR_ERR_NO_DOMAIN)
-
-
-def power_state(dom):
-    """running | suspended | stopped | crashed, as a user says it."""
-    state = dom.state()[0]
-    if state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED):
-        return 'running'
-    if state in (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PMSUSPENDED):
-        return 'suspended'
-    if state == libvirt.VIR_DOMAIN_CRASHED:
-        return 'crashed'
-    return 'stopped'
-
-
-def saved_xml(dom):
-    """The server's saved definition; SECURE: the console password is part of the definition we compare."""
-    return dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
-
-
-def persistent_spec(dom):
-    return parse_server(saved_xml(dom))
-
-
-def live_spec(dom):
-    return parse_server(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE))
-
-
 def host_hypervisors(conn):
     """(arch, [domain types the host offers for hvm guests of its own architecture])."""
     caps = host_capabilities(conn)
@@ -135,57 +108,6 @@ def host_max_vcpus(conn, hypervisor, arch, machine):
         return conn.getMaxVcpus(hypervisor)
     vcpu = caps.find('vcpu')
     return int(vcpu.get('max')) if vcpu is not None else conn.getMaxVcpus(hypervisor)
-
-
-def resolve_hypervisor(wanted, offered):
-    if wanted in (None, 'auto'):
-        for kind in ('kvm', 'xen', 'qemu'):
-            if kind in offered:
-                return kind
-        if offered:  # another driver (libvirt's test driver, say): its own type
-            return offered[0]
-        raise VirtualIronError('the host offers no hardware virtual machine type (it offers: %s)'
-                               % (', '.join(offered) or 'none'))
-    if wanted not in offered:
-        raise VirtualIronError('hypervisor %s is not available on this host; it offers: %s'
-                               % (wanted, ', '.join(sorted(set(offered))) or 'none'))
-    return wanted
-
-
-def describe_server(dom):
-    """A server as modules return it: its saved definition, power state, and for a running server
-    its console port and whether it differs from the definition until a reboot."""
-    spec = persistent_spec(dom)
-    view = user_view(spec)
-    view['state'] = power_state(dom)
-    view['autostart'] = bool(dom.autostart())
-    view['reboot_required'] = False
-    if dom.isActive():
-        live = live_spec(dom)
-        view['console']['port'] = live['console']['port']
-        ops, pending = outstanding_changes(live, spec)
-        view['reboot_required'] = bool(ops or pending)
-    return view
-
-
-def describe_servers(domains):
-    """(dom, describe_server(dom)) for each domain that still exists: a server removed or migrated
-    away while we list is no longer one of this host's. A server whose definition cannot be read is
-    listed by name with the error, so that it cannot hide the host's other servers."""
-    for dom in domains:
-        try:
-            yield dom, _listed(dom)
-        except libvirt.libvirtError as e:
-            if not is_libvirt_error(e, libvirt.VIR_ERR_NO_DOMAIN):
-                raise
-
-
-def _listed(dom):
-    try:
-        return describe_server(dom)
-    except VirtualIronError as e:
-        return {'name': dom.name(), 'uuid': dom.UUIDString(), 'state': power_state(dom),
-                'autostart': bool(dom.autostart()), 'reboot_required': False, 'error': str(e)}
 
 
 class ServerConverger(Converger):

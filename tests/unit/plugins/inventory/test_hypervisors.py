@@ -225,7 +225,7 @@ def test_query_hypervisor_on_the_test_driver(conn):
 def test_query_hypervisor_skips_a_server_that_goes_away_meanwhile(conn, monkeypatch):
     """Another run migrates or removes a server between the listing and its description."""
     import libvirt
-    from ansible_collections.virtualiron.infra.plugins.module_utils.server import converger as virtual_server
+    from ansible_collections.virtualiron.infra.plugins.module_utils.server import describe as virtual_server
     real, gone = virtual_server.describe_server, conn.listAllDomains(0)[0].name()
 
     def describe(dom):
@@ -238,6 +238,20 @@ def test_query_hypervisor_skips_a_server_that_goes_away_meanwhile(conn, monkeypa
     result = hv.query_hypervisor({'name': 'local', 'uri': TEST_URI, 'registration': None}, True)
     assert result['error'] is None
     assert gone not in [s['name'] for s in result['servers']]
+
+
+def test_servers_take_state_and_flags_from_the_bulk_calls(conn):
+    """What three bulk calls per host report is what asking each server would: state, running, autostart."""
+    conn.defineXML(DOMAIN % ('idle', '')).setAutostart(1)
+    paused = conn.defineXML(DOMAIN % ('paused', ''))
+    paused.create()
+    paused.suspend()
+    servers = dict((s['name'], s) for s in hv._servers(conn))  # pylint: disable=protected-access
+    assert dict((n, (s['state'], s['autostart'])) for n, s in servers.items()) == {
+        'test': ('running', False), 'idle': ('stopped', True), 'paused': ('suspended', False)}
+    from ansible_collections.virtualiron.infra.plugins.module_utils.server.describe import describe_server
+    for dom in conn.listAllDomains(0):
+        assert dict(describe_server(dom), addresses=servers[dom.name()]['addresses']) == servers[dom.name()]
 
 
 def test_query_hypervisor_that_is_unreachable():
@@ -455,6 +469,14 @@ def test_plugin_never_runs_a_template_from_outside(run, conn, tmp_path, monkeypa
     assert inventory.get_host('testhost').get_vars()['named'] == run_program
     assert (node1['rack'], node1['virtualiron_registration']['hardware']['system']['product']) == (answer, run_program)
     assert 'rack_42' not in inventory.groups and 'answered' not in inventory.groups
+
+
+def test_plugin_never_runs_a_template_in_its_own_file(run):
+    """The file is trusted as the operator's, yet its values become host variables, which plays template."""
+    uri = CLOSED_URI + '{{ 6 * 7 }}'
+    variables = run({'uris': [{'uri': uri, 'name': 'odd'}]}).get_host('odd').get_vars()
+    templar = Templar(loader=DataLoader(), variables=variables)
+    assert templar.template(trust_as_template('{{ virtualiron_uri }}')) == uri
 
 
 def test_plugin_cache(run, monkeypatch, tmp_path):

@@ -209,6 +209,17 @@ def test_host_facts_on_the_test_driver(conn):
     assert facts['load']['memory_overcommit'] == round(facts['load']['memory_running_bytes'] / (3072 * 1024 ** 2), 3)
 
 
+def test_host_facts_says_which_interfaces_are_up(conn):
+    """Up or not comes from one listing of the active interfaces, not a call per interface."""
+    down = conn.interfaceDefineXML("<interface type='ethernet' name='eth9'><mac address='52:54:00:00:00:09'/>"
+                                   "</interface>")
+    try:
+        nics = dict((n['name'], n['active']) for n in hf.host_facts(conn)['nics'])
+    finally:
+        down.undefine()
+    assert (nics['eth1'], nics['eth9']) == (True, False)
+
+
 class Sampled(object):
     """The test driver's connection, but with node CPU counters (ns) that advance between samples (the
     driver's own are constant); samples and sleeps are logged in order in `events`."""

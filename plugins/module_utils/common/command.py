@@ -33,11 +33,6 @@ def option(name):
     return lambda value: [] if value is None else [name, str(value)]
 
 
-def option_equals(name):
-    """name=value (one argument); nothing for None."""
-    return lambda value: [] if value is None else ['%s=%s' % (name, value)]
-
-
 def positional():
     """The value itself, or each item of a list; nothing for None."""
     return lambda value: [] if value is None else [str(v) for v in value] if isinstance(value, (list, tuple)) \
@@ -47,11 +42,6 @@ def positional():
 def fixed(*args):
     """Always these arguments, whatever the value."""
     return lambda value: list(args)
-
-
-def each_option(name):
-    """name value for every item of a list (--config a --config b)."""
-    return lambda value: [a for v in value or [] for a in (name, str(v))]
 
 
 class Command(object):

@@ -9,21 +9,20 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.command import (
-    Command, each_option, fixed, flag, option, option_equals, positional)
+    Command, fixed, flag, option, positional)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
 
-TOOL = Command('tool', dict(yes=flag('--yes'), name=option('-n'), size=option_equals('--size'),
-                            args=positional(), config=each_option('--config'), json=fixed('--json')),
+TOOL = Command('tool', dict(yes=flag('--yes'), name=option('-n'), size=option('--size'), args=positional(),
+                            json=fixed('--json')),
                environ={'LC_ALL': 'C'}, prefix=['prlimit', '--as=1'])
 
 
 @pytest.mark.parametrize('order, values, argv', [
     (['yes', 'name'], dict(yes=True, name='a b'), ['--yes', '-n', 'a b']),
     (['yes', 'name'], dict(yes=False), []),
-    (['size', 'args'], dict(size=10, args=['x', 'y']), ['--size=10', 'x', 'y']),
+    (['size', 'args'], dict(size=10, args=['x', 'y']), ['--size', '10', 'x', 'y']),
     (['args'], dict(args='one; rm -rf /'), ['one; rm -rf /']),
-    (['config', 'json'], dict(config=['a', 'b']), ['--config', 'a', '--config', 'b', '--json']),
-    (['json', 'config'], dict(config=None), ['--json']),
+    (['json', 'size'], dict(size=None), ['--json']),
     (['args', 'name'], dict(args=0, name=0), ['0', '-n', '0']),
 ])
 def test_argv(order, values, argv):

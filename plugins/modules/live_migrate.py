@@ -290,6 +290,7 @@ failed_servers:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import CONNECTION_ARGUMENT_SPEC
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError, failure_details
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.move import move_servers
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.options import MIGRATION_ARGUMENT_SPEC
 
@@ -302,9 +303,10 @@ def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
                            mutually_exclusive=[('name', 'servers')], required_one_of=[('name', 'servers')])
     # The moves open their own connections to both hosts: no libvirt_session here.
-    result = move_servers(module.params, module.check_mode, module._diff)
-    if result.pop('failed', False):  # the move, or one of several, failed
-        module.fail_json(**result)
+    try:
+        result = move_servers(module.params, module.check_mode, module._diff)
+    except VirtualIronError as e:
+        module.fail_json(msg=str(e), **failure_details(e))
     module.exit_json(**result)
 
 

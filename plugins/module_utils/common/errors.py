@@ -10,7 +10,12 @@ from ansible.module_utils.basic import missing_required_lib
 
 
 class VirtualIronError(Exception):
-    """A failure whose message is meant for the user as it is."""
+    """A failure whose message is meant for the user as it is. details: result keys the failed task still
+    returns, such as what it did before it failed (see failure_details)."""
+
+    def __init__(self, message, details=None):
+        super(VirtualIronError, self).__init__(message)
+        self.details = details or {}
 
 
 class MissingLibraryError(VirtualIronError):

@@ -97,10 +97,16 @@ class MaintenanceConverger(Converger):
     def describe(self, change):
         return describe_maintenance(change)
 
+    def run(self):
+        """Servers left on the host fail the task, after every other has moved; the error carries the result."""
+        result = super(MaintenanceConverger, self).run()
+        if result.get('not_moved'):
+            raise VirtualIronError('%d servers could not be moved and stay on the host: %s' % (
+                len(result['not_moved']), '; '.join('%s (%s)' % (n['name'], n['reason']) for n in result['not_moved'])),
+                result)
+        return result
+
     def result(self, before, after):
         result = super(MaintenanceConverger, self).result(before, after)
         result.update(self.evacuation or {})
-        if result.get('not_moved'):
-            result.update(failed=True, msg='%d servers could not be moved and stay on the host: %s' % (
-                len(result['not_moved']), '; '.join('%s (%s)' % (n['name'], n['reason']) for n in result['not_moved'])))
         return result

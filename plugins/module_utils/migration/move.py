@@ -24,7 +24,7 @@ import time
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECT_TIMEOUT, is_libvirt_error, libvirt, lookup_or_none, open_connection)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.converger import Converger
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError, failure_details
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.decisions import (
     MOVE_WORDS, MOVES, copied_volume_xml, decide, job_figures, migrated_disks, moved_state, preflight_problems,
     timed_out, where)
@@ -330,17 +330,18 @@ def migrate_many(jobs, options, concurrency, check_mode=False, diff=False):
 
 def move_servers(params, check_mode=False, diff=False):
     """live_migrate's run: the server `name`, or each of `servers`, from `uri` to `destination`. Returns the
-    result; a failure is a result with failed and msg."""
+    result; a failure raises VirtualIronError whose details are the result (with servers, every move is tried
+    first)."""
     options = migration_options(params)
     if params['servers'] is None:
         try:
             return migrate_server(params['uri'], params['destination'], params['name'], options, check_mode, diff)
         except VirtualIronError as e:
-            return dict(failure_details(e), failed=True, msg=str(e), name=params['name'], source=params['uri'],
-                        destination=params['destination'])
+            e.details.update(name=params['name'], source=params['uri'], destination=params['destination'])
+            raise
     jobs = [(params['uri'], params['destination'], name) for name in params['servers']]
     result = migrate_many(jobs, options, params['concurrency'], check_mode, diff)
     if result['failed_servers']:
-        result.update(failed=True, msg='%d of %d servers did not move: %s' % (
-            len(result['failed_servers']), len(jobs), ', '.join(result['failed_servers'])))
+        raise VirtualIronError('%d of %d servers did not move: %s' % (
+            len(result['failed_servers']), len(jobs), ', '.join(result['failed_servers'])), result)
     return result

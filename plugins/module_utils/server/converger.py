@@ -31,14 +31,6 @@ NOT_SERVER_OPTIONS = frozenset(CONNECTION_ARGUMENT_SPEC) | frozenset(['servers']
 _POLL_SECONDS = 0.2
 
 
-class ServersFailed(VirtualIronError):
-    """One server of a servers list failed; results are those of the servers done before it."""
-
-    def __init__(self, message, results):
-        super(ServersFailed, self).__init__(message)
-        self.details = {'results': results}
-
-
 def server_request(options):
     """One server's options (None = not set) -> the converger's request: defaults filled, sizes in bytes."""
     request = dict(SERVER_DEFAULTS)
@@ -84,7 +76,7 @@ def converge_servers(conn, params, check_mode=False, diff=False):
             except Exception as e:  # pylint: disable=broad-exception-caught
                 if not (isinstance(e, VirtualIronError) or is_libvirt_error(e)):
                     raise
-                raise ServersFailed('server %s: %s' % (request['name'], e), results)
+                raise VirtualIronError('server %s: %s' % (request['name'], e), {'results': results})
     result = {'changed': any(r['changed'] for r in results),
               'reboot_required': any(r['reboot_required'] for r in results), 'results': results}
     if diff:

@@ -75,13 +75,15 @@ def params(**given):
     return result
 
 
-@pytest.mark.parametrize('given, expected', [
-    ({'name': 'test'}, {'failed': True, 'name': 'test', 'source': 'test:///default', 'destination': 'test:///default',
-                        'msg': 'the source and the destination are the same host'}),
-    ({'servers': ['test', 'test']}, {'failed': True, 'failed_servers': ['test', 'test'], 'changed': False,
-                                     'msg': '2 of 2 servers did not move: test, test'}),
+@pytest.mark.parametrize('given, message, details', [
+    ({'name': 'test'}, 'the source and the destination are the same host',
+     {'name': 'test', 'source': 'test:///default', 'destination': 'test:///default'}),
+    ({'servers': ['test', 'test']}, '2 of 2 servers did not move: test, test',
+     {'failed_servers': ['test', 'test'], 'changed': False}),
 ])
-def test_live_migrate_result_of_a_failure(given, expected):
-    result = move_servers(params(**given))
-    result.pop('results', None)
-    assert result == expected
+def test_live_migrate_failure_carries_its_result(given, message, details):
+    with pytest.raises(VirtualIronError) as raised:
+        move_servers(params(**given))
+    assert str(raised.value) == message
+    raised.value.details.pop('results', None)
+    assert raised.value.details == details

@@ -36,6 +36,14 @@ def to_string(element):
     return etree.tostring(element, pretty_print=True, encoding='unicode')
 
 
+def sub_element(parent, tag, text=None, **attrs):
+    """A new child element; attributes that are None are left out, values become strings."""
+    element = etree.SubElement(parent, tag, **dict((k, str(v)) for k, v in attrs.items() if v is not None))
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
 def int_text(text, default=None):
     """An integer attribute or element text of libvirt's XML; default where it is missing or empty."""
     return int(text) if text not in (None, '') else default

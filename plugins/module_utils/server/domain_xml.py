@@ -18,7 +18,7 @@ import re
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import (
-    element_bytes, etree, parse_xml, to_string)
+    element_bytes, etree, parse_xml, sub_element, to_string)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import format_size
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import (
     check_absolute_path, check_file_name, check_free_text, check_interface_name, check_ip_address,
@@ -379,28 +379,21 @@ def nic_matches(have, want):
 
 # ---------------------------------------------------------------- writing XML
 
-def _sub(parent, tag, text=None, **attrs):
-    element = etree.SubElement(parent, tag, **dict((k, str(v)) for k, v in attrs.items() if v is not None))
-    if text is not None:
-        element.text = str(text)
-    return element
-
-
 def disk_element(disk, target):
     block = str(disk.get('path') or '').startswith('/dev/')
     kind = 'volume' if disk.get('pool') else ('block' if block else 'file')
     element = etree.Element('disk', type=kind, device=disk['device'])
     fmt = 'raw' if disk.get('slice') else DISK_FORMATS[disk['format']]
-    _sub(element, 'driver', name='qemu', type=fmt, cache=disk.get('cache'))
+    sub_element(element, 'driver', name='qemu', type=fmt, cache=disk.get('cache'))
     if kind == 'volume':
-        source = _sub(element, 'source', pool=disk['pool'], volume=disk['volume'])
+        source = sub_element(element, 'source', pool=disk['pool'], volume=disk['volume'])
     else:
-        source = _sub(element, 'source', **{'dev' if block else 'file': disk['path']})
+        source = sub_element(element, 'source', **{'dev' if block else 'file': disk['path']})
     if disk.get('slice'):
-        _sub(_sub(source, 'slices'), 'slice', type='storage', offset=0, size=disk['slice'])
-    _sub(element, 'target', dev=target, bus=disk['bus'])
+        sub_element(sub_element(source, 'slices'), 'slice', type='storage', offset=0, size=disk['slice'])
+    sub_element(element, 'target', dev=target, bus=disk['bus'])
     if disk['device'] == 'cdrom':
-        _sub(element, 'readonly')
+        sub_element(element, 'readonly')
     return element
 
 
@@ -408,10 +401,10 @@ def nic_element(nic):
     kind = 'network' if nic['switch'] else 'bridge'
     element = etree.Element('interface', type=kind)
     if nic['mac']:
-        _sub(element, 'mac', address=nic['mac'])
-    _sub(element, 'source', **{kind: nic['switch'] or nic['bridge']})
+        sub_element(element, 'mac', address=nic['mac'])
+    sub_element(element, 'source', **{kind: nic['switch'] or nic['bridge']})
     if nic['model']:
-        _sub(element, 'model', type=nic['model'])
+        sub_element(element, 'model', type=nic['model'])
     return element
 
 
@@ -419,7 +412,7 @@ def _graphics_element(console):
     element = etree.Element('graphics', type=console['type'], autoport='yes', listen=console['listen'])
     if console.get('password'):
         element.set('passwd', console['password'])
-    _sub(element, 'listen', type='address', address=console['listen'])
+    sub_element(element, 'listen', type='address', address=console['listen'])
     return element
 
 
@@ -462,7 +455,7 @@ def _apply_scalars(root, spec):
     for boot in os.findall('boot'):
         os.remove(boot)
     for device in spec['boot']:
-        _sub(os, 'boot', dev=BOOT_DEVICES[device])
+        sub_element(os, 'boot', dev=BOOT_DEVICES[device])
 
 
 def _apply_tags(root, tags):
@@ -486,7 +479,7 @@ def tags_element(tags, qualified=True):
     server = etree.Element('{%s}server' % METADATA_NS if qualified else 'server',
                            nsmap={METADATA_PREFIX: METADATA_NS} if qualified else None)
     for name in sorted(tags):
-        _sub(server, 'tag', tags[name], name=name)
+        sub_element(server, 'tag', tags[name], name=name)
     return server
 
 
@@ -530,7 +523,7 @@ def _put_device(devices, new, old, anchor, keep_address):
 def _ensure_scsi_controller(devices, spec):
     """SCSI disks and LUN pass-through go on virtio-scsi; libvirt's own default is an emulated LSI."""
     if any(d['bus'] == 'scsi' for d in spec['disks']) and devices.find("controller[@type='scsi']") is None:
-        _sub(devices, 'controller', type='scsi', model='virtio-scsi')
+        sub_element(devices, 'controller', type='scsi', model='virtio-scsi')
 
 
 def _apply_nics(devices, spec):
@@ -574,19 +567,19 @@ def update_server_xml(xml, spec):
 def build_server_xml(spec, arch):
     """Domain XML for a new virtual server (update_server_xml fills in the spec's values)."""
     root = etree.Element('domain', type=spec['hypervisor'])
-    _sub(root, 'name', spec['name'])
+    sub_element(root, 'name', spec['name'])
     for tag in ('memory', 'currentMemory', 'vcpu'):
-        _sub(root, tag, 0)
-    _sub(_sub(root, 'os'), 'type', 'hvm', arch=arch)
-    features = _sub(root, 'features')
-    _sub(features, 'acpi')
-    _sub(features, 'apic')
+        sub_element(root, tag, 0)
+    sub_element(sub_element(root, 'os'), 'type', 'hvm', arch=arch)
+    features = sub_element(root, 'features')
+    sub_element(features, 'acpi')
+    sub_element(features, 'apic')
     for event, action in (('on_poweroff', 'destroy'), ('on_reboot', 'restart'), ('on_crash', 'destroy')):
-        _sub(root, event, action)
-    devices = _sub(root, 'devices')
+        sub_element(root, event, action)
+    devices = sub_element(root, 'devices')
     # A serial console gives every server a text console (virsh console), with or without graphics.
-    _sub(devices, 'serial', type='pty')
-    _sub(_sub(devices, 'console', type='pty'), 'target', type='serial')
+    sub_element(devices, 'serial', type='pty')
+    sub_element(sub_element(devices, 'console', type='pty'), 'target', type='serial')
     return update_server_xml(to_string(root), spec)
 
 

@@ -28,7 +28,7 @@ import ipaddress
 import re
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import etree, parse_xml, to_string
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import etree, parse_xml, sub_element, to_string
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import MAC_RE
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch.hook import (
     MAX_UPLINKS, SWITCH_NS, HookError, read_own_bridge)
@@ -401,10 +401,6 @@ def _all_members(interface):
 
 # ---------------------------------------------------------------- writing XML
 
-def _sub(parent, tag, **attrs):
-    return etree.SubElement(parent, tag, **dict((k, str(v)) for k, v in attrs.items() if v is not None))
-
-
 def _replace(root, tag, element, after=('name', 'uuid', 'metadata')):
     """Put element (or nothing) where tag belongs: in place of the old one, else after the header elements."""
     old = root.find(tag)
@@ -491,7 +487,7 @@ def _apply_ip(root, spec):
             root.remove(ip)
         return
     if ip is None:
-        ip = _sub(root, 'ip')
+        ip = sub_element(root, 'ip')
     ip.attrib.pop('netmask', None)
     ip.set('address', spec['address'])
     ip.set('prefix', spec['subnet'].split('/')[1])
@@ -541,7 +537,7 @@ def update_switch_xml(xml, spec):
 def build_switch_xml(spec):
     """Network XML for a new switch."""
     root = etree.Element('network')
-    _sub(root, 'name').text = spec['name']
+    sub_element(root, 'name').text = spec['name']
     return update_switch_xml(to_string(root), spec)
 
 

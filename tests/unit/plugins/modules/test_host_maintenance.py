@@ -29,8 +29,8 @@ def run_module(run_main):
                                                 'after': {'maintenance': False, 'reason': '', 'since': None}}}),
     (dict(EVACUATE, servers=['test']), True,
      {'changed': True, 'changes': ['maintenance entered'], 'placements': {}, 'moved': [], 'not_moved': NOT_MOVED,
-      'results': [], 'uri': TEST_URI, 'msg': '1 servers could not be moved and stay on the host: test (no host can take it: no other '
-                            'host)'}),
+      'results': [], 'uri': TEST_URI,
+      'msg': '1 servers could not be moved and stay on the host: test (no host can take it: no other host)'}),
     (dict(EVACUATE, servers=['web9']), False,
      {'changed': True, 'changes': ['maintenance entered'], 'placements': {}, 'moved': [], 'not_moved': [],
       'results': []}),

@@ -47,7 +47,7 @@ class Migration(Converger):
     result_key = 'server'
 
     def __init__(self, sconn, dconn, name, options, check_mode=False, diff=False):
-        super(Migration, self).__init__(sconn, dict(DEFAULT_OPTIONS, **options), check_mode, diff)
+        super(Migration, self).__init__(sconn, dict(DEFAULT_OPTIONS, name=name, **options), check_mode, diff)
         self.sconn, self.dconn, self.name = sconn, dconn, name
         self.facts = self.action = self.server = None
         self.figures = {}
@@ -77,8 +77,6 @@ class Migration(Converger):
     def result(self, before, after):
         result = super(Migration, self).result(before, after)
         result.update(self.figures, action=self.action, server=self.server)
-        if self.diff:
-            result['diff'].update(before_header=self.name, after_header=self.name)
         return result
 
     # each action: one method, its steps recorded and done by act()

@@ -4,7 +4,8 @@
 
 Run with the lab up:  . scripts/env.sh && python benchmarks/inventory.py [--servers 50] [--repeat 7] [--profile]
 Defines --servers servers (not running) on each of the first --hosts lab hosts, then times
-`ansible-inventory --list` with this plugin (virtual_servers: true, one file for all hosts) and with
+`ansible-inventory --list` with this plugin (virtual_servers: true, server_variables: summary, its default, and
+full; one file for all hosts) and with
 community.libvirt's (one file per host, as it takes one URI), each from its own venv (the peer's: see
 benchmarks/peer.py), the two interleaved so that load on the machine hits both alike. A plugin's own work
 is its run less `ansible-inventory -i localhost, --list` in the same venv (Python and Ansible start-up).
@@ -49,10 +50,10 @@ def write(workdir, name, config):
     return path
 
 
-def our_source(workdir, uris, with_servers):
-    return write(workdir, '%s.hypervisors.yml' % ('servers' if with_servers else 'hosts'), {
+def our_source(workdir, uris, with_servers, server_variables='summary'):
+    return write(workdir, '%s-%s.hypervisors.yml' % ('servers' if with_servers else 'hosts', server_variables), {
         'plugin': 'virtualiron.infra.hypervisors', 'virtual_servers': with_servers,
-        'uris': [{'name': n, 'uri': u} for n, u in uris]})
+        'server_variables': server_variables, 'uris': [{'name': n, 'uri': u} for n, u in uris]})
 
 
 def peer_sources(workdir, uris):
@@ -145,6 +146,7 @@ def compare(uris, servers, workdir, repeat):
         ('ours', 'total', ours_argv, ours_env),
         ('peer', 'start-up', [os.path.join(venv, 'bin', start_up[0])] + start_up[1:], peer_env),
         ('peer', 'total', peer_argv, peer_env),
+        ('ours', 'full', inventory_argv(OURS, [our_source(workdir, uris, True, 'full')]), ours_env),
         ('ours', 'no hosts', inventory_argv(OURS, [our_source(workdir, [], False)]), ours_env),
         ('ours', 'hypervisors only', inventory_argv(OURS, [our_source(workdir, uris, False)]), ours_env),
     ], repeat)
@@ -153,6 +155,7 @@ def compare(uris, servers, workdir, repeat):
     line('start-up (-i localhost,)', median['ours', 'start-up'], median['peer', 'start-up'])
     line("the plugin's own work (total less start-up)", median['ours', 'total'] - median['ours', 'start-up'],
          median['peer', 'total'] - median['peer', 'start-up'])
+    line("ours' own work, server_variables: full", median['ours', 'full'] - median['ours', 'start-up'])
     line("ours' own work, a source of no hosts (loading it)",
          median['ours', 'no hosts'] - median['ours', 'start-up'])
     line("ours' own work, hypervisors only (no virtual_servers)",

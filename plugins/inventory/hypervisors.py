@@ -23,8 +23,8 @@ description:
   - With O(virtual_servers), every virtual server becomes a host too, in the groups C(virtual_servers) and
     C(servers_on_<hypervisor>), with the variables C(virtualiron_host) (its hypervisor's inventory name),
     C(virtualiron_uri) (its hypervisor's URI), C(virtualiron_state), C(virtualiron_addresses) (from libvirt's
-    DHCP leases, where known) and C(virtualiron_server) (its configuration, as
-    M(virtualiron.infra.virtual_server_info) returns it). C(ansible_host) is its first address, where known.
+    DHCP leases, where known) and C(virtualiron_server) (its configuration, in summary or in full, see
+    O(server_variables)). C(ansible_host) is its first address, where known.
   - A virtual server's inventory name is its name, which must be a valid name for a virtual server
     (letters, digits, C(.), C(_), C(+), C(-)); a server whose name is not, or is the name of a hypervisor,
     of a registered node or of localhost, is left out with a warning, so that a guest can never take over
@@ -100,6 +100,17 @@ options:
     description: Also make every virtual server of every reachable hypervisor a host.
     type: bool
     default: false
+  server_variables:
+    description:
+      - How much of a virtual server's configuration C(virtualiron_server) holds.
+      - V(summary) gives C(name), C(uuid), C(state), C(autostart), C(reboot_required), C(vcpus), C(memory),
+        C(hypervisor), C(description) and C(tags), what groups and plays usually pick servers by.
+      - V(full) gives all of it, as M(virtualiron.infra.virtual_server_info) returns it (disks, NICs, console,
+        boot order, machine type...). Ansible copies and checks every value an inventory sets, so the full view
+        makes a large inventory slower to build (see the README's figures).
+    type: str
+    choices: [summary, full]
+    default: summary
   filters:
     description:
       - JMESPath expressions over a hypervisor's variables (the names with the C(virtualiron_) prefix); only the
@@ -179,6 +190,9 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.common.validatio
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.describe import describe_servers
 
 PREFIX = 'virtualiron_'
+# virtualiron_server with server_variables: summary.
+SERVER_SUMMARY = ('name', 'uuid', 'state', 'autostart', 'reboot_required', 'vcpus', 'memory', 'hypervisor',
+                  'description', 'tags')
 CONFIG_SUFFIXES = ('hypervisors.yml', 'hypervisors.yaml')
 
 
@@ -283,10 +297,12 @@ def server_group(hypervisor_name):
     return to_safe_group_name('servers_on_' + hypervisor_name)
 
 
-def server_vars(server, hypervisor_name, uri):
-    """A virtual server's host variables."""
+def server_vars(server, hypervisor_name, uri, detail):
+    """A virtual server's host variables; detail: server_variables."""
     view = dict(server)
     addresses = view.pop('addresses', [])
+    if detail == 'summary':
+        view = dict((key, view[key]) for key in SERVER_SUMMARY if key in view)
     variables = {PREFIX + 'host': hypervisor_name, PREFIX + 'uri': uri, PREFIX + 'state': view['state'],
                  PREFIX + 'addresses': addresses, PREFIX + 'server': view}
     if addresses:
@@ -510,7 +526,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             group = server_group(record['name'])
             self.inventory.add_group(group)
             self.inventory.add_child('virtual_servers', group)
-            self._add_host(name, server_vars(server, record['name'], record['uri']), [group])
+            variables = server_vars(server, record['name'], record['uri'], self.get_option('server_variables'))
+            self._add_host(name, variables, [group])
 
     def _add_host(self, name, variables, groups):
         # Every value comes from registrations or libvirt, that is from outside: ansible-core before 2.19

@@ -6,23 +6,27 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible.module_utils.basic import missing_required_lib
+import traceback
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
-
-try:
-    import jmespath
-except ImportError:
-    jmespath = None
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import MissingLibraryError, VirtualIronError
 
 
 def run_query(expression, data):
-    if jmespath is None:
-        raise VirtualIronError(missing_required_lib('jmespath'))
+    jmespath = _jmespath()
     try:
         return jmespath.search(expression, data)
     except jmespath.exceptions.JMESPathError as e:
         raise VirtualIronError('invalid query %r: %s' % (expression, e))
+
+
+def _jmespath():
+    # Imported at the first query, not with this module: the inventory plugin loads it on every run, and
+    # most runs have no filter.
+    try:
+        import jmespath
+    except ImportError:
+        raise MissingLibraryError('jmespath', traceback.format_exc())
+    return jmespath
 
 
 def named_or_all(names, find, list_all):

@@ -17,9 +17,10 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_x
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.describe import (
     describe_server, find_server, live_spec, persistent_spec, power_state, resolve_hypervisor, saved_xml)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.live_changes import outstanding_changes, plan_live_changes
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.definition import (
+    build_server_xml, comparable, desired_server, disk_matches, pair_disks, tags_element, update_server_xml)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
-    METADATA_NS, METADATA_PREFIX, build_server_xml, comparable, desired_server, disk_matches, pair_disks,
-    parse_server, tags_element, update_server_xml, user_view)
+    METADATA_NS, METADATA_PREFIX, parse_server, user_view)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import parse_size
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pools import path_exists
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch.converger import find_switch

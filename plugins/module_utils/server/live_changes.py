@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which changes to a running virtual server can be applied live, and which wait for a reboot.
 
-Pure: compares the running server's spec with its new persistent spec (both from server_xml.parse_server).
+Pure: compares the running server's spec with its new persistent spec (both from domain_xml.parse_server).
 """
 
 from __future__ import absolute_import, division, print_function

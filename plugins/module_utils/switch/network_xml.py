@@ -29,7 +29,7 @@ import re
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import etree, parse_xml, sub_element, to_string
-from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import MAC_RE
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.definition import MAC_RE
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch.hook import (
     MAX_UPLINKS, SWITCH_NS, HookError, read_own_bridge)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.validation import (

@@ -153,14 +153,37 @@ def test_server_group_is_a_valid_group_name():
     assert hv.server_group('10.213.0.11') == 'servers_on_10_213_0_11'
 
 
-def test_server_vars():
-    server = {'name': 'web1', 'state': 'running', 'vcpus': 2, 'addresses': ['192.168.1.5', 'fd00::5']}
-    assert hv.server_vars(server, 'kvm1', 'qemu:///system') == {
+SERVER = {'name': 'web1', 'uuid': 'c7a5fdbd-cdaf-9455-926a-d65c16db1809', 'state': 'running', 'autostart': True,
+          'reboot_required': False, 'vcpus': 2, 'max_vcpus': 4, 'memory': '1GiB', 'max_memory': '2GiB',
+          'hypervisor': 'kvm', 'arch': 'x86_64', 'machine': 'pc-q35-7.2', 'description': 'web front',
+          'tags': {'role': 'web'}, 'boot': ['disk'], 'disks': [{'path': '/srv/web1.vhd', 'format': 'vhd'}],
+          'nics': [{'switch': 'lan', 'mac': '52:54:00:12:34:56'}],
+          'console': {'type': 'vnc', 'listen': '127.0.0.1', 'port': 5900, 'password_set': True},
+          'addresses': ['192.168.1.5', 'fd00::5']}
+
+
+def test_server_vars_in_full():
+    assert hv.server_vars(SERVER, 'kvm1', 'qemu:///system', 'full') == {
         'virtualiron_host': 'kvm1', 'virtualiron_uri': 'qemu:///system', 'virtualiron_state': 'running',
         'virtualiron_addresses': ['192.168.1.5', 'fd00::5'],
-        'virtualiron_server': {'name': 'web1', 'state': 'running', 'vcpus': 2},
+        'virtualiron_server': dict((k, v) for k, v in SERVER.items() if k != 'addresses'),
         'ansible_host': '192.168.1.5'}
-    assert 'ansible_host' not in hv.server_vars(dict(server, addresses=[]), 'kvm1', 'qemu:///system')
+    assert 'ansible_host' not in hv.server_vars(dict(SERVER, addresses=[]), 'kvm1', 'qemu:///system', 'full')
+
+
+def test_server_vars_in_summary():
+    variables = hv.server_vars(SERVER, 'kvm1', 'qemu:///system', 'summary')
+    assert variables['virtualiron_server'] == {
+        'name': 'web1', 'uuid': 'c7a5fdbd-cdaf-9455-926a-d65c16db1809', 'state': 'running', 'autostart': True,
+        'reboot_required': False, 'vcpus': 2, 'memory': '1GiB', 'hypervisor': 'kvm', 'description': 'web front',
+        'tags': {'role': 'web'}}
+    assert variables['ansible_host'] == '192.168.1.5'
+    assert variables['virtualiron_addresses'] == ['192.168.1.5', 'fd00::5']
+    # a server described with an error (its definition unreadable) keeps what it has
+    broken = {'name': 'odd', 'uuid': 'u', 'state': 'stopped', 'autostart': False, 'reboot_required': False,
+              'error': 'bad XML'}
+    assert hv.server_vars(broken, 'kvm1', 'qemu:///system', 'summary')['virtualiron_server'] == dict(
+        (k, v) for k, v in broken.items() if k != 'error')
 
 
 def test_place_servers_once_each_where_they_run():
@@ -331,6 +354,17 @@ def test_plugin_groups_and_variables(run, conn):
     server = inventory.get_host(servers[0]).get_vars()
     assert (server['virtualiron_host'], server['virtualiron_uri'], server['virtualiron_server']['name']) == \
         ('testhost', TEST_URI, servers[0])
+
+
+@pytest.mark.parametrize('detail, keys', [
+    ({}, sorted(hv.SERVER_SUMMARY)),
+    ({'server_variables': 'full'}, sorted(hv.SERVER_SUMMARY + (
+        'arch', 'boot', 'console', 'disks', 'machine', 'max_memory', 'max_vcpus', 'nics'))),
+])
+def test_plugin_server_variables(run, conn, detail, keys):
+    inventory = run(dict({'uris': [{'uri': TEST_URI, 'name': 'testhost'}], 'virtual_servers': True}, **detail))
+    name = conn.listAllDomains(0)[0].name()
+    assert sorted(inventory.get_host(name).get_vars()['virtualiron_server']) == keys
 
 
 def test_plugin_strict_fails_on_an_unreachable_host(run):

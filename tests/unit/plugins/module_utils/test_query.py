@@ -6,11 +6,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import sys
 
 import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common import query
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import (
+    MissingLibraryError, VirtualIronError, failure_details)
 
 SERVERS = {'servers': [{'name': 'web1', 'state': 'running', 'vcpus': 2, 'tags': {'role': 'web'}},
                        {'name': 'db1', 'state': 'stopped', 'vcpus': 8, 'tags': {'role': 'db'}},
@@ -36,6 +38,7 @@ def test_run_query_refuses_bad_expressions(expression):
 
 
 def test_run_query_without_jmespath(monkeypatch):
-    monkeypatch.setattr(query, 'jmespath', None)
-    with pytest.raises(VirtualIronError, match='jmespath'):
+    monkeypatch.setitem(sys.modules, 'jmespath', None)  # what a missing library does to its import
+    with pytest.raises(MissingLibraryError, match='jmespath') as raised:
         query.run_query('servers', SERVERS)
+    assert 'import jmespath' in failure_details(raised.value)['exception']

@@ -11,8 +11,9 @@ import copy
 import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
-    DISK_KEYS, comparable, desired_server, pair_disks, pair_nics, parse_server, user_view)
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.definition import (
+    comparable, desired_server, pair_disks, pair_nics)
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import DISK_KEYS, parse_server, user_view
 
 MiB, GiB = 1024 ** 2, 1024 ** 3
 IMAGES = '/var/lib/libvirt/images/'

@@ -9,8 +9,10 @@ __metaclass__ = type
 import pytest
 from lxml import etree
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
-    METADATA_NS, build_server_xml, comparable, desired_server, parse_server, to_string, update_server_xml, user_view)
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import to_string
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.definition import (
+    build_server_xml, comparable, desired_server, update_server_xml)
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import METADATA_NS, parse_server, user_view
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import server_request
 
 IMAGES = '/var/lib/libvirt/images/'

@@ -14,8 +14,9 @@ import pytest
 from lxml import etree
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
-    build_server_xml, comparable, desired_server, parse_server, update_server_xml)
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.definition import (
+    build_server_xml, comparable, desired_server, update_server_xml)
+from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import parse_server
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import server_request
 
 BOOT = {'path': '/var/lib/libvirt/images/web1.raw'}

@@ -181,7 +181,7 @@ except ImportError:
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.host.facts import host_facts
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    CONNECT_TIMEOUT, VirtualIronError, is_libvirt_error, libvirt, open_connection)
+    CONNECT_TIMEOUT, VirtualIronError, close_connection, is_libvirt_error, libvirt, open_connection)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.query import run_query
 from ansible_collections.virtualiron.infra.plugins.module_utils.host.registration import (
     REGISTRATION_SUFFIX, read_registrations)
@@ -424,15 +424,8 @@ def query_hypervisor(target, with_servers, connect_timeout=CONNECT_TIMEOUT):
         record['error'] = e.get_error_message() if is_libvirt_error(e) else str(e)
     finally:
         if conn is not None:
-            _close(conn)
+            close_connection(conn)
     return record
-
-
-def _close(conn):
-    try:
-        conn.close()
-    except Exception:  # pylint: disable=broad-exception-caught  # a dead connection cannot close cleanly
-        pass
 
 
 def query_hypervisors(chosen, with_servers, workers, connect_timeout=CONNECT_TIMEOUT):

@@ -99,6 +99,7 @@ options:
       autostart: {description: "As O(autostart).", type: bool}
       description: {description: "As O(description).", type: str}
       tags: {description: "As O(tags).", type: dict}
+      capacity_policy: {description: "As O(capacity_policy).", type: dict}
       force: {description: "As O(force).", type: bool}
       shutdown_timeout: {description: "As O(shutdown_timeout).", type: int}
   state:
@@ -273,6 +274,19 @@ options:
       - Replaces all tags when given; V({}) removes them.
       - Names are one line of text, values free text; control characters are refused.
     type: dict
+  capacity_policy:
+    description:
+      - The server's own LiveCapacity policy, kept beside its tags in its libvirt metadata, so that it
+        travels with the server when it migrates. M(virtualiron.infra.live_capacity) acts on it.
+      - "C(more): move the server to a host where it gets more capacity when its C(metric) stays above
+        C(threshold) % for C(minutes); C(less): consolidate it (pack servers onto fewer hosts) when the metric
+        stays below C(threshold) % for C(minutes). C(metric) is V(cpu_percent) (of its vCPUs, the default) or
+        V(memory_percent)."
+      - Each direction is a dictionary of C(metric), C(threshold) and C(minutes) (those left out are the
+        default's, more than 90 % or less than 10 % CPU for 10 minutes), or V(false) to turn it off.
+      - A direction left out is not the server's to say; its tags', inventory groups' or host's policy decides
+        it (see M(virtualiron.infra.live_capacity)). Replaces the server's policy when given; V({}) removes it.
+    type: dict
   force:
     description:
       - Allow a hard power-off when a graceful shutdown does not finish within O(shutdown_timeout).
@@ -404,6 +418,10 @@ server:
     autostart: {description: Starts with the host., type: bool, sample: false}
     description: {description: Description., type: str}
     tags: {description: Tags., type: dict, sample: {role: web}}
+    capacity_policy:
+      description: The server's own capacity policy (the directions it sets; V(false) is off).
+      type: dict
+      sample: {more: {metric: cpu_percent, threshold: 80.0, minutes: 5.0}, less: false}
 changes:
   description: What the task did (or would do in check mode), in order.
   returned: without O(servers)
@@ -464,6 +482,7 @@ SERVER_SPEC = dict(
     autostart=dict(type='bool'),
     description=dict(type='str'),
     tags=dict(type='dict'),
+    capacity_policy=dict(type='dict'),
     force=dict(type='bool'),
     shutdown_timeout=dict(type='int'),
 )

@@ -96,22 +96,37 @@ def libvirt_session(module):
     """
     uri = module.params['uri']
     conn = None
+    with module_failures(module, uri):
+        try:
+            conn = open_connection(uri, module.params.get('connect_timeout', CONNECT_TIMEOUT))
+            yield conn
+        finally:
+            if conn is not None:
+                close_connection(conn)
+
+
+def close_connection(conn):
+    """Close a connection; a dead one cannot be closed cleanly, and nothing is lost."""
     try:
-        conn = open_connection(uri, module.params.get('connect_timeout', CONNECT_TIMEOUT))
-        yield conn
+        conn.close()
+    except Exception:  # pylint: disable=broad-exception-caught
+        pass
+
+
+@contextlib.contextmanager
+def module_failures(module, uri=None):
+    """Any libvirt or VirtualIron error in the block fails the module with its message and details (for the
+    modules that open connections of their own, to several hosts); uri names the host where there is one."""
+    where = {'uri': uri} if uri else {}
+    try:
+        yield
     except VirtualIronError as e:
-        module.fail_json(msg=str(e), uri=uri, **failure_details(e))
+        module.fail_json(msg=str(e), **dict(where, **failure_details(e)))
     except Exception as e:  # libvirt.libvirtError, when libvirt is importable
         if libvirt is None or not isinstance(e, libvirt.libvirtError):
             raise
-        module.fail_json(msg='libvirt error on %s: %s' % (uri, e.get_error_message()),
-                         uri=uri, libvirt_error_code=e.get_error_code())
-    finally:
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:  # a dead connection cannot be closed cleanly; nothing is lost
-                pass
+        module.fail_json(msg='libvirt error%s: %s' % (' on %s' % uri if uri else '', e.get_error_message()),
+                         libvirt_error_code=e.get_error_code(), **where)
 
 
 def lookup_or_none(find, name, missing_code):

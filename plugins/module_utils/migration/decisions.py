@@ -95,12 +95,18 @@ def _live_problems(spec, target, options):
         problems.append("the destination's CPU cannot run the server's CPU model")
     elif target['cpu_compatible'] not in (True, None):
         problems.append('the CPU comparison failed: %s' % target['cpu_compatible'])
+    return problems + disk_live_problems(spec, options['storage'])
+
+
+def disk_live_problems(spec, storage):
+    """Why the server's disks keep it from moving live, whatever the destination (an empty list: they do not)."""
+    problems = []
     for disk in migrated_disks(spec):
         if not live_migratable(disk):
             problems.append('disk %s: QEMU cannot live-migrate a dynamic VHD; convert it to a fixed VHD '
                             '(virtual_disk vhd_type: fixed) or qcow2, or move the server stopped (live: false)'
                             % disk['path'])
-        elif options['storage'] == 'shared' and disk['cache'] not in SAFE_CACHE:
+        elif storage == 'shared' and disk['cache'] not in SAFE_CACHE:
             problems.append('disk %s: cache %s is unsafe to live-migrate on shared storage; use cache none'
                             % (disk['path'], disk['cache']))
     return problems

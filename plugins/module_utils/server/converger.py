@@ -18,7 +18,7 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.server.describe 
     describe_server, find_server, live_spec, persistent_spec, power_state, resolve_hypervisor, saved_xml)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.live_changes import outstanding_changes, plan_live_changes
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.definition import (
-    build_server_xml, comparable, desired_server, disk_matches, pair_disks, tags_element, update_server_xml)
+    build_server_xml, comparable, desired_server, disk_matches, metadata_element, pair_disks, update_server_xml)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
     METADATA_NS, METADATA_PREFIX, parse_server, user_view)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import parse_size
@@ -263,8 +263,9 @@ class ServerConverger(Converger):
             dom.setMemoryFlags(value // 1024, live)
         elif action == 'metadata':
             dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, value['description'] or None, None, None, live)
-            tags = to_string(tags_element(value['tags'], qualified=False)) if value['tags'] else None
-            dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, tags, METADATA_PREFIX, METADATA_NS, live)
+            element = metadata_element(value, qualified=False)
+            dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, None if element is None else to_string(element),
+                            METADATA_PREFIX, METADATA_NS, live)
         elif action in ('attach_disk', 'attach_nic'):
             dom.attachDeviceFlags(_device_xml(xml, value), live)
         elif action in ('detach_disk', 'detach_nic'):
@@ -375,7 +376,7 @@ def describe_live(action, value):
     if action == 'memory':
         return 'memory set to %dMiB' % (value // 1024 ** 2)
     if action == 'metadata':
-        return 'description and tags updated'
+        return 'description, tags and capacity policy updated'
     if action.endswith('_disk') or action == 'change_media':
         return '%s %s' % (action.replace('_', ' '), value.get('path') or value['target'])
     return '%s %s' % (action.replace('_', ' '), value['mac'] or '')

@@ -16,6 +16,7 @@ import copy
 import ipaddress
 import re
 
+from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.policy import DIRECTIONS, check_policy, given_policy
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import (
     etree, parse_xml, sub_element, to_string)
@@ -114,7 +115,7 @@ def desired_server(request, current, hypervisor):
         'name': request['name'], 'uuid': None, 'hypervisor': hypervisor, 'arch': None, 'machine': None,
         'vcpus': 1, 'max_vcpus': None, 'memory': 512 * 1024 ** 2, 'max_memory': None, 'boot': ['disk'],
         'disks': [], 'nics': [], 'console': {'type': 'vnc', 'listen': '127.0.0.1', 'password': None, 'port': None},
-        'description': '', 'tags': {},
+        'description': '', 'tags': {}, 'capacity_policy': {},
     }
     spec = copy.deepcopy(base)
     if request.get('hypervisor') not in (None, 'auto'):
@@ -138,11 +139,16 @@ def desired_server(request, current, hypervisor):
 
 
 def _merge_labels(spec, request):
-    """description and tags: free text, but only what XML can hold; tag names on one line."""
+    """description and tags: free text, but only what XML can hold; tag names on one line. The capacity policy:
+    only the directions it names, so that its tags', groups' and host's policies decide the others."""
     if request.get('description') is not None:
         spec['description'] = check_free_text(request['description'], 'description')
     if request.get('tags') is not None:
         spec['tags'] = dict((_tag_name(k), check_free_text(str(v), 'tag %s' % k)) for k, v in request['tags'].items())
+    if request.get('capacity_policy') is not None:
+        spec['capacity_policy'] = given_policy(request['capacity_policy'], 'capacity_policy')
+        if len(spec['capacity_policy']) == len(DIRECTIONS):  # what it leaves out is other levels' to say
+            check_policy(spec['capacity_policy'], 'capacity_policy')
 
 
 def _tag_name(name):
@@ -355,7 +361,7 @@ def _apply_scalars(root, spec):
         _set_text(root, 'description', spec['description'], before='memory')
     elif root.find('description') is not None:
         root.remove(root.find('description'))
-    _apply_tags(root, spec['tags'])
+    _apply_metadata(root, spec)
     _set_text(root, 'memory', spec['max_memory'] // 1024).set('unit', 'KiB')
     _set_text(root, 'currentMemory', spec['memory'] // 1024).set('unit', 'KiB')
     vcpu = _set_text(root, 'vcpu', spec['max_vcpus'])
@@ -368,28 +374,36 @@ def _apply_scalars(root, spec):
         sub_element(os, 'boot', dev=BOOT_DEVICES[device])
 
 
-def _apply_tags(root, tags):
+def _apply_metadata(root, spec):
     metadata = root.find('metadata')
     old = metadata.find('{%s}server' % METADATA_NS) if metadata is not None else None
     if old is not None:
         metadata.remove(old)
-    if not tags:
+    element = metadata_element(spec)
+    if element is None:
         if metadata is not None and len(metadata) == 0:
             root.remove(metadata)
         return
     if metadata is None:
         metadata = etree.Element('metadata')
         root.find('memory').addprevious(metadata)
-    metadata.append(tags_element(tags))
+    metadata.append(element)
 
 
-def tags_element(tags, qualified=True):
-    """The collection's metadata element. libvirt's setMetadata wants it unqualified (it adds the
-    namespace itself); in a domain definition it is qualified. Children stay unqualified in both."""
+def metadata_element(spec, qualified=True):
+    """The collection's metadata element (tags and capacity policy), or None when there is nothing to keep.
+    libvirt's setMetadata wants it unqualified (it adds the namespace itself); in a domain definition it is
+    qualified. Children stay unqualified in both."""
+    tags, policy = spec['tags'], spec.get('capacity_policy') or {}
+    if not tags and not policy:
+        return None
     server = etree.Element('{%s}server' % METADATA_NS if qualified else 'server',
                            nsmap={METADATA_PREFIX: METADATA_NS} if qualified else None)
     for name in sorted(tags):
         sub_element(server, 'tag', tags[name], name=name)
+    for direction in sorted(policy):
+        fields = policy[direction] or {'enabled': 'no'}
+        sub_element(server, 'capacity', direction=direction, **fields)
     return server
 
 

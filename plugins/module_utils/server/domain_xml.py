@@ -75,12 +75,31 @@ def parse_console(devices):
             'port': int(port) if port and int(port) > 0 else None}
 
 
-def _parse_tags(root):
+def _parse_metadata(root):
+    """(tags, capacity policy) from the collection's metadata element."""
     server = root.find('metadata/{%s}server' % METADATA_NS)
     if server is None:
-        return {}
+        return {}, {}
     # libvirt qualifies only the root of a metadata element: its children are read by local name.
-    return dict((tag.get('name'), tag.text or '') for tag in server if etree.QName(tag).localname == 'tag')
+    children = [(etree.QName(child).localname, child) for child in server]
+    tags = dict((tag.get('name'), tag.text or '') for name, tag in children if name == 'tag')
+    policy = dict((element.get('direction'), _policy_direction(element)) for name, element in children if name == 'capacity')
+    return tags, policy
+
+
+def _policy_direction(element):
+    """A direction of the capacity policy as virtual_server wrote it; capacity/policy.py checks it where it is used."""
+    if element.get('enabled') == 'no':
+        return False
+    return dict((key, _number(element.get(key)) if key != 'metric' else element.get(key))
+                for key in ('metric', 'threshold', 'minutes') if element.get(key) is not None)
+
+
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return text  # refused, with its value, by the policy check
 
 
 def parse_server(xml):
@@ -90,7 +109,7 @@ def parse_server(xml):
     max_vcpus = int(vcpu.text) if vcpu is not None else 1
     devices = root.find('devices')
     os_type = root.find('os/type')
-    return {
+    spec = {
         'name': root.findtext('name'),
         'uuid': root.findtext('uuid'),
         'hypervisor': root.get('type'),
@@ -106,8 +125,9 @@ def parse_server(xml):
         'nics': [parse_nic(i) for i in root.findall('devices/interface')],
         'console': parse_console(devices),
         'description': root.findtext('description') or '',
-        'tags': _parse_tags(root),
     }
+    spec['tags'], spec['capacity_policy'] = _parse_metadata(root)
+    return spec
 
 
 def user_view(spec):

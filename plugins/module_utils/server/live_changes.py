@@ -13,6 +13,8 @@ __metaclass__ = type
 HOTPLUG_BUSES = ('virtio', 'scsi', 'usb')
 # Fields that only take effect at the next boot.
 BOOT_TIME_FIELDS = ('hypervisor', 'max_vcpus', 'max_memory', 'boot', 'console')
+# Fields kept in the definition's metadata, which libvirt changes on a running server too.
+METADATA_FIELDS = ('description', 'tags', 'capacity_policy')
 
 
 def _pair_by(current, target, key):
@@ -71,7 +73,7 @@ def plan_live_changes(live, target):
                 ops.append((field, target[field]))
             else:
                 pending.append('%s above the running maximum' % field)
-    if (live['description'], live['tags']) != (target['description'], target['tags']):
+    if [live.get(k) for k in METADATA_FIELDS] != [target.get(k) for k in METADATA_FIELDS]:
         ops.append(('metadata', target))
     for plan in (_disk_ops(live['disks'], target['disks']), _nic_ops(live['nics'], target['nics'])):
         ops.extend(plan[0])

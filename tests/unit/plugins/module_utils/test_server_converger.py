@@ -195,7 +195,7 @@ def test_pending_changes_are_reported_until_the_restart(converge):
 
 def test_description_and_tags_change_live(converge, running):
     result = converge(state='running', description='shop', tags={'role': 'web'})
-    assert result['changes'] == ['definition updated', 'description and tags updated (live)']
+    assert result['changes'] == ['definition updated', 'description, tags and capacity policy updated (live)']
     assert running.metadata(libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, None, LIVE) == 'shop'
     assert 'name="role">web</tag>' in running.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS, LIVE)
     assert result['reboot_required'] is False

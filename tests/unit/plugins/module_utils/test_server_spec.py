@@ -64,6 +64,7 @@ def test_parse_server(current):
         'console': {'type': 'vnc', 'listen': '127.0.0.1', 'password': 's3cret', 'port': None},
         'description': 'shop front end',
         'tags': {'owner': 'shop', 'role': 'web'},
+        'capacity_policy': {'more': {'threshold': 80.0, 'minutes': 5.0}, 'less': False},
     }
 
 
@@ -95,7 +96,7 @@ def test_new_server_defaults():
         'vcpus': 1, 'max_vcpus': 1, 'memory': 512 * MiB, 'max_memory': 512 * MiB, 'boot': ['disk'],
         'disks': [], 'nics': [],
         'console': {'type': 'vnc', 'listen': '127.0.0.1', 'password': None, 'port': None},
-        'description': '', 'tags': {},
+        'description': '', 'tags': {}, 'capacity_policy': {},
     }
 
 

@@ -6,9 +6,12 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import re
+
 import pytest
 from lxml import etree
 
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.libvirt_xml import to_string
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.definition import (
     build_server_xml, comparable, desired_server, update_server_xml)
@@ -185,7 +188,7 @@ def test_update_without_changes_keeps_the_xml(domain_xml, current):
 def test_update_keeps_what_libvirt_added(domain_xml, updated):
     original = tree(domain_xml)
     root = updated(vcpus=4, memory='4GiB', boot=['network'], disks=[SYSTEM], nics=[{'switch': 'backend'}],
-                   console='spice', description='', tags={})
+                   console='spice', description='', tags={}, capacity_policy={})
     for path in KEPT:
         assert etree.tostring(root.find(path)) == etree.tostring(original.find(path)), path
     assert root.findtext('uuid') == '4dea22b3-1d52-d8f3-2516-782e98ab3fa0'
@@ -201,7 +204,7 @@ def test_update_scalars(updated):
     assert (root.findtext('memory'), root.findtext('currentMemory')) == ('8388608', '4194304')
     assert [b.get('dev') for b in root.findall('os/boot')] == ['cdrom', 'hd']
     assert root.findtext('description') == 'new'
-    assert [(t.get('name'), t.text) for t in root.find('metadata/{%s}server' % METADATA_NS)] == [('role', 'db')]
+    assert [(t.get('name'), t.text) for t in root.findall('metadata/{%s}server/tag' % METADATA_NS)] == [('role', 'db')]
 
 
 def test_update_disks(updated):
@@ -369,3 +372,35 @@ def test_fixed_vhd_on_a_block_device_is_a_raw_slice_of_the_device(spec_for):
     assert disk_rows(root) == [('block', 'disk', {'dev': '/dev/loop7'}, 'raw', 'vda', 'virtio', False)]
     assert device(root, 'devices/disk/source/slices/slice').get('size') == str(64 * 1024 ** 2)
     assert parse_server(to_string(root))['disks'][0]['slice'] == 64 * 1024 ** 2
+
+
+@pytest.mark.parametrize('policy, elements, read_back', [
+    # what a server says of its capacity policy is kept, and only that: the other direction is its tags' or host's
+    ({'more': {'threshold': 75, 'minutes': 2.5}},
+     [{'direction': 'more', 'metric': 'cpu_percent', 'threshold': '75.0', 'minutes': '2.5'}],
+     {'more': {'metric': 'cpu_percent', 'threshold': 75.0, 'minutes': 2.5}}),
+    ({'less': False, 'more': {'metric': 'memory_percent'}},
+     [{'direction': 'less', 'enabled': 'no'},
+      {'direction': 'more', 'metric': 'memory_percent', 'threshold': '90.0', 'minutes': '10.0'}],
+     {'less': False, 'more': {'metric': 'memory_percent', 'threshold': 90.0, 'minutes': 10.0}}),
+    ({'less': 'off'}, [{'direction': 'less', 'enabled': 'no'}], {'less': False}),
+    ({}, [], {}),
+])
+def test_capacity_policy_kept_in_metadata(updated, policy, elements, read_back):
+    root = updated(capacity_policy=policy)
+    assert [dict(c.attrib) for c in root.findall('metadata/{%s}server/capacity' % METADATA_NS)] == elements
+    assert parse_server(to_string(root))['capacity_policy'] == read_back
+    # the tags stay as they were
+    assert [t.get('name') for t in root.findall('metadata/{%s}server/tag' % METADATA_NS)] == ['owner', 'role']
+
+
+@pytest.mark.parametrize('policy, message', [
+    ({'more': {'threshold': '90'}}, 'capacity_policy, more: threshold must be a number'),
+    ({'more': {'threshold': 120}}, 'threshold 120 is not a percentage'),
+    ({'sideways': {}}, 'unknown key'),
+    ({'less': {'threshold': 95}, 'more': {}}, 'the "less" threshold'),
+])
+def test_capacity_policy_refused(current, spec_for, policy, message):
+    with pytest.raises(VirtualIronError, match=re.escape(message)):
+        spec_for(current, capacity_policy=policy)
+

@@ -9,7 +9,8 @@ Defines two idle OS-less guests on the first lab host (vi12-bench-*, on the shar
 its own, and at a moment t0 turns both guests busy (a reset onto a looping boot sector). Then it runs a
 LiveCapacity cycle after each sample, as playbooks/live_capacity.yml does from a schedule, until one guest moved,
 and prints: the policy's window, when the condition first held (window and sampling), the decision, the
-migration, and the total from t0. Removes its guests, disks and files at the end.
+migration, the total from t0, and the guests' CPU % in each sample (a sample under the threshold restarts the
+window). Removes its guests, disks and files at the end.
 """
 
 import argparse
@@ -64,10 +65,11 @@ def run(hosts, names, disks, args, workdir):
     for name in names:
         conn.lookupByName(name).reset()   # reboots onto the busy sector at once
     conn.close()
-    held = None
+    held, busy = None, []
     while time.time() - started < args.minutes * 60 * 3 + 120:
-        sample_and_record(hosts, args.interval, given['history'], 86400)
+        sampled = sample_and_record(hosts, args.interval, given['history'], 86400)
         decided = time.time()
+        busy.append([round(s['cpu_percent'] or 0) for s in sampled['samples'] if s['server'] in names])
         converger = cycle.LiveCapacity(given)
         result = converger.run()
         if held is None and result['plan']['conditions']:
@@ -76,7 +78,8 @@ def run(hosts, names, disks, args, workdir):
             moved = result['results'][0]
             finished = time.time()
             return {'window': args.minutes * 60, 'held': held - started, 'decision': finished - decided -
-                    moved['duration_seconds'], 'migration': moved['duration_seconds'], 'total': finished - started}
+                    moved['duration_seconds'], 'migration': moved['duration_seconds'], 'total': finished - started,
+                    'busy': busy}
     raise SystemExit('nothing moved within the time allowed')
 
 
@@ -106,6 +109,7 @@ def main():
         print('  %-52s %7.1f s' % ('the decision (reading the rack and history, deciding)', figures['decision']))
         print('  %-52s %7.1f s' % ('the live migration', figures['migration']))
         print('  %-52s %7.1f s' % ('total, from busy to moved', figures['total']))
+        print("  the busy guests' CPU %% in each sample: %s" % ' '.join('/'.join(map(str, b)) for b in figures['busy']))
     finally:
         for host in hosts:
             other = libvirt.open(host['uri'])

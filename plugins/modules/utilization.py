@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: utilization
 short_description: Sample how busy hosts and their virtual servers are, and record it in the utilization history
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - "Reads each host twice through libvirt, O(interval) seconds apart, and returns the figures of that interval as
     samples: one row per running virtual server and one for the host. Each reading is one bulk statistics call

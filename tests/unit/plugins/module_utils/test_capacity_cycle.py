@@ -140,3 +140,23 @@ def test_the_cooldown_comes_from_the_event_log(rack, tmp_path):
 def test_without_history_nothing_moves(rack, tmp_path):
     with pytest.raises(VirtualIronError, match='there is no utilization history'):
         cycle.LiveCapacity(params(tmp_path, history=str(tmp_path / 'missing.sqlite'))).run()
+
+
+@pytest.mark.parametrize('maintenance_emptied, entered', [(True, ['kvm1']), (False, [])])
+def test_an_emptied_host_enters_maintenance_when_asked(rack, tmp_path, monkeypatch, maintenance_emptied, entered):
+    idle = {'more': False, 'less': {'threshold': 10, 'minutes': 1}}
+    snapshot = {'hosts': [host('kvm1'), host('kvm2')],
+                'servers': [server('idle1', 'kvm1', policy=idle), server('idle2', 'kvm2', policy=idle)]}
+    for name, where in (('idle1', 'kvm1'), ('idle2', 'kvm2')):
+        busy_history(str(tmp_path / 'history.sqlite'), name, where, 1.0)
+    monkeypatch.setattr(cycle, 'read_rack', lambda targets, storage, timeout: snapshot)
+    put = []
+    monkeypatch.setattr(cycle.LiveCapacity, '_enter_maintenance', lambda self, name: put.append(name))
+    given = params(tmp_path, consolidate=True, maintenance_emptied=maintenance_emptied)
+    result = cycle.LiveCapacity(given).run()
+    # equal loads: the host listed first is emptied
+    assert result['plan']['emptied_hosts'] == ['kvm1'] and result['placement'] == {'idle1': 'kvm2', 'idle2': 'kvm2'}
+    assert put == entered
+    assert result['changes'] == ['idle1 moved from kvm1 to kvm2'] + ['host kvm1 put in maintenance (emptied)'] * len(entered)
+    logged = [(e['kind'], e['hosts']) for e in read_events(given['events'])[0] if e['kind'] == cycle.MAINTENANCE_EVENT]
+    assert logged == [(cycle.MAINTENANCE_EVENT, {'source': 'kvm1'})] * len(entered)

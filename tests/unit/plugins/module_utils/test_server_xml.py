@@ -403,4 +403,3 @@ def test_capacity_policy_kept_in_metadata(updated, policy, elements, read_back):
 def test_capacity_policy_refused(current, spec_for, policy, message):
     with pytest.raises(VirtualIronError, match=re.escape(message)):
         spec_for(current, capacity_policy=policy)
-

@@ -23,9 +23,9 @@ description:
     host where it gets the most headroom. Less capacity: servers that all stayed below theirs are packed onto
     fewer hosts (first fit, largest first), so that whole hosts are emptied; with O(maintenance_emptied) an
     emptied host is put in maintenance."
-  - A condition holds only when every sample of its window is past the threshold and the samples cover the window
+  - "A condition holds only when every sample of its window is past the threshold and the samples cover the window
     (none older than 1.5 O(interval) at either end, no gap over 2 O(interval)): a gap in sampling never moves a
-    server.
+    server."
   - "No ping-pong: a destination must stay below min(0.8 x threshold, threshold - O(margin)) after the move,
     predicted from its servers' recent load; a source must be at or above it; the move must narrow the gap between
     the two hosts by O(improvement) points; a server moved less than O(cooldown_minutes) ago stays; at most one

@@ -37,9 +37,13 @@ description:
     10 minutes). The most specific level that names a direction decides that direction."
   - Host loads are derived from their servers' figures in the history (a host's CPU % is the sum of its servers'
     CPU time over its CPUs); the hosts' own processes are not counted.
+  - With O(history_backend=prometheus) the history is read from a Prometheus server that scrapes
+    C(prometheus-libvirt-exporter) on each host, instead of O(history).
   - Runs on the controller, where the history and the event log are (C(delegate_to) localhost, C(run_once)).
 author:
   - Virtual Iron revival team (@virtualiron)
+extends_documentation_fragment:
+  - virtualiron.infra.history_backend
 attributes:
   check_mode:
     support: full
@@ -215,6 +219,7 @@ changes:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.cycle import LiveCapacity
+from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.prometheus import HISTORY_BACKEND_ARGUMENT_SPEC
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECT_TIMEOUT, module_failures)
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.options import MIGRATION_ARGUMENT_SPEC
@@ -238,8 +243,9 @@ ARGUMENT_SPEC = dict(
     vcpu_overcommit=dict(type='float', default=4.0),
     concurrency=dict(type='int', default=1),
     connect_timeout=dict(type='int', default=CONNECT_TIMEOUT),
-    **dict((k, MIGRATION_ARGUMENT_SPEC[k])
-           for k in ('storage', 'bandwidth', 'max_downtime', 'auto_converge', 'timeout', 'timeout_action'))
+    **dict(HISTORY_BACKEND_ARGUMENT_SPEC, **dict(
+        (k, MIGRATION_ARGUMENT_SPEC[k])
+        for k in ('storage', 'bandwidth', 'max_downtime', 'auto_converge', 'timeout', 'timeout_action')))
 )
 
 

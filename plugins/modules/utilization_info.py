@@ -18,11 +18,13 @@ description:
   - "The history is a file on the machine that records it, the controller by default, and the module reads it
     where it runs: run it there, in a play on C(localhost) or with C(delegate_to: localhost)."
   - It fails when there is no history at O(history) yet, rather than returning an empty window.
+  - With O(history_backend=prometheus) it reads the same figures from a Prometheus server instead of the file.
   - The file's schema and retention are described in the collection's C(docs/capacity-history.md).
 author:
   - Virtual Iron revival team (@virtualiron)
 extends_documentation_fragment:
   - virtualiron.infra.attributes.info_module
+  - virtualiron.infra.history_backend
 options:
   history:
     description:
@@ -152,7 +154,9 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.history import (
-    AGGREGATIONS, DEFAULT_PATH, aggregate, open_history, parse_duration)
+    AGGREGATIONS, DEFAULT_PATH, aggregate, parse_duration)
+from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.prometheus import (
+    HISTORY_BACKEND_ARGUMENT_SPEC, open_backend)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.query import exit_with_query
 
@@ -161,7 +165,8 @@ def read_history(params, now):
     """The module's result, without query_result: the samples of the window, or their aggregates."""
     seconds = parse_duration(params['window'], 'window')
     window = {'since': now - seconds, 'until': now}
-    with open_history(params['history'], create=False) as history:
+    # A Prometheus server read without a step: a sample a minute.
+    with open_backend(params, 60) as history:
         samples = history.samples(window['since'], window['until'], params['hosts'], params['servers'])
     if params['aggregate'] == 'none':
         return dict(changed=False, window=window, samples=samples)
@@ -177,6 +182,7 @@ def main():
             window=dict(type='raw', default='1h'),
             aggregate=dict(type='str', default='none', choices=['none'] + list(AGGREGATIONS)),
             query=dict(type='str'),
+            **HISTORY_BACKEND_ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )

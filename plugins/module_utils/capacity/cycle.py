@@ -13,7 +13,7 @@ import time
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.decisions import DEFAULT_OPTIONS, decide
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.events import append_events, parse_time, read_events
-from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.history import open_history
+from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.prometheus import open_backend
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.policy import resolve_policy
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import close_connection, libvirt, open_connection
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.converger import Converger
@@ -94,11 +94,12 @@ def last_moves(events_path, now):
     return moved
 
 
-def history_window(history_path, servers, now, interval):
-    """The samples decide() reads: the longest window of the servers' policies, and two intervals before it."""
+def history_window(params, servers, now, interval):
+    """The samples decide() reads: the longest window of the servers' policies, and two intervals before it, from
+    the history params choose (the SQLite file or Prometheus)."""
     minutes = [rule['minutes'] for s in servers for rule in (s['policy']['more'], s['policy']['less']) if rule]
     since = now - max(minutes or [0]) * 60 - 2 * interval
-    with open_history(history_path, create=False) as history:
+    with open_backend(params, interval) as history:
         return history.samples(since=since, until=now, kind='server')
 
 
@@ -122,7 +123,7 @@ class LiveCapacity(Converger):
         moved = last_moves(self.params['events'], self.now)
         servers = with_policies(snapshot['servers'], self.params)
         snapshot['servers'] = [dict(s, last_moved=moved.get(s['name'])) for s in servers]
-        samples = history_window(self.params['history'], snapshot['servers'], self.now, self.options['interval'])
+        samples = history_window(self.params, snapshot['servers'], self.now, self.options['interval'])
         self.plan = decide(snapshot, samples, self.options, self.now)
         return dict((s['name'], s['host']) for s in snapshot['servers'])
 

@@ -181,7 +181,7 @@ except ImportError:
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.host.facts import host_facts
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    CONNECT_TIMEOUT, VirtualIronError, close_connection, is_libvirt_error, libvirt, open_connection)
+    CONNECT_TIMEOUT, VirtualIronError, libvirt, on_host)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.query import run_query
 from ansible_collections.virtualiron.infra.plugins.module_utils.host.registration import (
     REGISTRATION_SUFFIX, read_registrations)
@@ -412,20 +412,12 @@ def _servers(conn):
 
 def query_hypervisor(target, with_servers, connect_timeout=CONNECT_TIMEOUT):
     """One hypervisor's record: the target with its facts (and servers), or with the error."""
-    record = dict(target, facts=None, servers=None, error=None)
-    conn = None
-    try:
-        conn = open_connection(target['uri'], connect_timeout)
-        record['facts'] = host_facts(conn)
-        record['servers'] = _servers(conn) if with_servers else None
-    except Exception as e:  # pylint: disable=broad-exception-caught
-        if not (isinstance(e, VirtualIronError) or is_libvirt_error(e)):
-            raise
-        record['error'] = e.get_error_message() if is_libvirt_error(e) else str(e)
-    finally:
-        if conn is not None:
-            close_connection(conn)
-    return record
+    def query(conn):
+        return host_facts(conn), (_servers(conn) if with_servers else None)
+
+    found, error = on_host(target['uri'], query, connect_timeout)
+    facts, servers = found or (None, None)
+    return dict(target, facts=facts, servers=servers, error=error)
 
 
 def query_hypervisors(chosen, with_servers, workers, connect_timeout=CONNECT_TIMEOUT):

@@ -178,8 +178,9 @@ errors:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.history import DEFAULT_PATH, parse_duration
+from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.history import DEFAULT_PATH
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.sampling import sample_and_record
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import parse_duration
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECTION_ARGUMENT_SPEC, module_failures)
 

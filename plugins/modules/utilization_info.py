@@ -153,11 +153,11 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.history import (
-    AGGREGATIONS, DEFAULT_PATH, aggregate, parse_duration)
+from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.history import AGGREGATIONS, DEFAULT_PATH, aggregate
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.prometheus import (
     HISTORY_BACKEND_ARGUMENT_SPEC, open_backend)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import parse_duration
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.query import exit_with_query
 
 

@@ -12,7 +12,8 @@ import concurrent.futures
 import time
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.decisions import DEFAULT_OPTIONS, decide
-from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.events import append_events, parse_time, read_events
+from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.events import (
+    append_events, format_time, parse_time, read_events)
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.prometheus import open_backend
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.policy import resolve_policy
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import close_connection, libvirt, open_connection
@@ -21,7 +22,8 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors im
 from ansible_collections.virtualiron.infra.plugins.module_utils.host.maintenance_state import (
     read_host_state, write_host_state)
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.decisions import disk_live_problems
-from ansible_collections.virtualiron.infra.plugins.module_utils.migration.evacuation import host_load
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration.evacuation import host_placement
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration.maintenance import wanted_state
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.move import migrate_many
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.options import migration_options
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.describe import power_state, saved_xml
@@ -38,23 +40,13 @@ def read_host(target, storage, connect_timeout):
     """(host, servers) of one host for decide(): its placement figures, and its running servers with what each
     needs, its tags and its own policy, and whether it can move live (a host that does not answer: no servers,
     and the reason it takes none)."""
-    host = {'name': target['name'], 'memory': 0, 'cpus': 0, 'memory_used': 0, 'vcpus_used': 0, 'unavailable': None}
-    try:
-        conn = open_connection(target['uri'], connect_timeout)
-    except VirtualIronError as e:
-        host['unavailable'] = 'is unreachable (%s)' % e
-        return host, []
-    try:
-        host.update(host_load(conn))
-        if read_host_state(conn)['maintenance']:
-            host['unavailable'] = 'is in maintenance'
-        return host, [_server(dom, target['name'], storage) for dom in conn.listAllDomains(
-            libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)]
-    finally:
-        close_connection(conn)
+    host, servers = host_placement(target['name'], target['uri'], connect_timeout, lambda conn: [
+        read_server(dom, target['name'], storage) for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)])
+    return host, servers or []
 
 
-def _server(dom, host_name, storage):
+def read_server(dom, host_name, storage=None):
+    """A running server as LiveCapacity sees it: what it needs, its tags and policy, whether it can move live."""
     spec = parse_server(saved_xml(dom))
     info = dom.info()
     problems = disk_live_problems(spec, storage)
@@ -164,8 +156,8 @@ class LiveCapacity(Converger):
     def _enter_maintenance(self, host):
         conn = open_connection(self.uris[host], self.params['connect_timeout'])
         try:
-            state = {'maintenance': True, 'reason': 'emptied by LiveCapacity',
-                     'since': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
+            state = wanted_state({'state': 'present', 'reason': 'emptied by LiveCapacity'}, read_host_state(conn),
+                                 format_time())
             write_host_state(conn, state)
         finally:
             close_connection(conn)

@@ -11,7 +11,6 @@ __metaclass__ = type
 import contextlib
 import math
 import os
-import re
 import sqlite3
 import time
 
@@ -53,8 +52,6 @@ _AGGREGATIONS = {
 }
 AGGREGATIONS = tuple(_AGGREGATIONS)
 
-_DURATION_RE = re.compile(r'\s*(\d{1,12}(?:\.\d{1,9})?)\s*([a-z]*)\s*', re.ASCII | re.IGNORECASE)
-_DURATION_UNITS = {'': 1, 's': 1, 'sec': 1, 'm': 60, 'min': 60, 'h': 3600, 'd': 86400, 'w': 7 * 86400}
 
 
 def open_history(path=DEFAULT_PATH, retention_seconds=DEFAULT_RETENTION, create=True):
@@ -282,20 +279,3 @@ def _aggregate_group(host, server, group, function):
         values = [sample[figure] for sample in group if sample.get(figure) is not None]
         result[figure] = function(values) if values else None
     return result
-
-
-def parse_duration(value, what='duration'):
-    """Seconds (a float) from a number of seconds or a string such as '90', '30s', '10m', '2h', '1d', '1w';
-    refuse zero, negative and unknown units."""
-    if _is_number(value):
-        seconds = float(value)
-    else:
-        match = _DURATION_RE.fullmatch(value) if isinstance(value, str) else None
-        unit = match.group(2).lower() if match else None
-        if unit not in _DURATION_UNITS:
-            raise VirtualIronError('%s: cannot read %r as a duration; write it like "90" (seconds), "10m", "2h" or '
-                                   '"1d"' % (what, value))
-        seconds = float(match.group(1)) * _DURATION_UNITS[unit]
-    if seconds <= 0:
-        raise VirtualIronError('%s must be longer than zero, got %r' % (what, value))
-    return seconds

@@ -19,7 +19,7 @@ import time
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.history import open_history
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    CONNECT_TIMEOUT, VirtualIronError, close_connection, is_libvirt_error, libvirt, open_connection)
+    CONNECT_TIMEOUT, VirtualIronError, is_libvirt_error, libvirt, on_host)
 from ansible_collections.virtualiron.infra.plugins.module_utils.host.facts import memory_facts
 from ansible_collections.virtualiron.infra.plugins.module_utils.host.utilization import cpu_percent, server_figures
 
@@ -227,17 +227,12 @@ def _check_request(targets, interval):
 
 def _sample_host(target, interval, connect_timeout):
     """(samples, None) for one host, or ([], {'host', 'uri', 'error'}) saying why it could not be sampled."""
-    conn = None
-    try:
-        conn = open_connection(target['uri'], connect_timeout)
+    def sample(conn):
         first = read_counters(conn, target['name'])
         time.sleep(interval)
-        return rates(first, read_counters(conn, target['name'])), None
-    except Exception as e:  # pylint: disable=broad-exception-caught
-        if not (isinstance(e, VirtualIronError) or is_libvirt_error(e)):
-            raise
-        message = e.get_error_message() if is_libvirt_error(e) else str(e)
-        return [], {'host': target['name'], 'uri': target['uri'], 'error': message}
-    finally:
-        if conn is not None:
-            close_connection(conn)
+        return rates(first, read_counters(conn, target['name']))
+
+    samples, error = on_host(target['uri'], sample, connect_timeout)
+    if error is not None:
+        return [], {'host': target['name'], 'uri': target['uri'], 'error': error}
+    return samples, None

@@ -17,16 +17,14 @@ __metaclass__ = type
 
 import concurrent.futures
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.cycle import with_policies
+from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.cycle import read_server, with_policies
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.decisions import condition
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.events import format_time
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.policy import DIRECTIONS
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.sampling import (
     MAX_WORKERS, rates, read_counters)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    CONNECT_TIMEOUT, VirtualIronError, close_connection, is_libvirt_error, libvirt, open_connection)
-from ansible_collections.virtualiron.infra.plugins.module_utils.server.describe import saved_xml
-from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import parse_server
+    CONNECT_TIMEOUT, VirtualIronError, libvirt, on_host)
 
 EVENT_KEY = 'live_capacity'
 
@@ -162,25 +160,16 @@ class RackSampler(object):
         return tick
 
     def _read(self, target):
-        name, conn = target['name'], None
-        try:
-            conn = open_connection(target['uri'], self.connect_timeout)
-            reading = read_counters(conn, name)
-            servers = [_server(dom, name) for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)]
-        except Exception as e:  # pylint: disable=broad-exception-caught
-            if not (isinstance(e, VirtualIronError) or is_libvirt_error(e)):
-                raise
-            # The next interval would span the outage: start again from the next reading.
-            self.readings.pop(name, None)
-            message = e.get_error_message() if is_libvirt_error(e) else str(e)
-            return [], [], {'host': name, 'uri': target['uri'], 'error': message}
-        finally:
-            if conn is not None:
-                close_connection(conn)
+        name = target['name']
+
+        def read(conn):
+            return read_counters(conn, name), [read_server(dom, name) for dom in conn.listAllDomains(
+                libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)]
+
+        found, error = on_host(target['uri'], read, self.connect_timeout)
+        if error is not None:
+            self.readings.pop(name, None)  # the next interval would span the outage: start from the next reading
+            return [], [], {'host': name, 'uri': target['uri'], 'error': error}
+        reading, servers = found
         previous, self.readings[name] = self.readings.get(name), reading
         return (rates(previous, reading) if previous else []), servers, None
-
-
-def _server(dom, host_name):
-    spec = parse_server(saved_xml(dom))
-    return {'name': spec['name'], 'host': host_name, 'tags': spec['tags'], 'capacity_policy': spec['capacity_policy']}

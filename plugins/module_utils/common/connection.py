@@ -113,6 +113,25 @@ def close_connection(conn):
         pass
 
 
+def on_host(uri, work, timeout=CONNECT_TIMEOUT):
+    """(work(conn), None) with a connection to uri opened for the call and closed after it, or (None, message)
+    when the host could not be reached or refused (for code that reads many hosts and reports the ones that
+    failed); any other exception is a bug and keeps its traceback."""
+    conn = None
+    try:
+        conn = open_connection(uri, timeout)
+        return work(conn), None
+    except Exception as e:  # pylint: disable=broad-exception-caught
+        if is_libvirt_error(e):
+            return None, e.get_error_message()
+        if isinstance(e, VirtualIronError):
+            return None, str(e)
+        raise
+    finally:
+        if conn is not None:
+            close_connection(conn)
+
+
 @contextlib.contextmanager
 def module_failures(module, uri=None):
     """Any libvirt or VirtualIron error in the block fails the module with its message and details (for the

@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: virtualiron.infra contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Sizes in the user's words ("512MiB", "2GiB", "10G") to bytes and back."""
+"""Sizes and durations in the user's words ("512MiB", "2GiB", "10G"; "90s", "10m") to bytes and seconds, and back."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import math
 import re
 from fractions import Fraction
 
@@ -23,6 +24,8 @@ _MULTIPLIERS = {
 _SIZE_RE = re.compile(r'\s*(-?\d{1,30}(?:\.\d{1,30})?)\s*([a-zA-Z]*)\s*', re.ASCII)
 # QEMU, libvirt and the kernel's file offsets hold sizes in a signed 64-bit integer.
 MAX_SIZE = 2 ** 63 - 1
+_DURATION_RE = re.compile(r'\s*(\d{1,12}(?:\.\d{1,9})?)\s*([a-z]*)\s*', re.ASCII | re.IGNORECASE)
+_DURATION_UNITS = {'': 1, 's': 1, 'sec': 1, 'm': 60, 'min': 60, 'h': 3600, 'd': 86400, 'w': 7 * 86400}
 
 
 def parse_size(value, what, default_unit='MiB'):
@@ -60,3 +63,20 @@ def format_size(size):
         if size % multiplier == 0:
             return '%d%s' % (size // multiplier, unit)
     return '%dB' % size
+
+
+def parse_duration(value, what='duration'):
+    """Seconds (a float) from a number of seconds or a string such as '90', '30s', '10m', '2h', '1d', '1w';
+    refuse zero, negative and unknown units."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        seconds = float(value)
+    else:
+        match = _DURATION_RE.fullmatch(value) if isinstance(value, str) else None
+        unit = match.group(2).lower() if match else None
+        if unit not in _DURATION_UNITS:
+            raise VirtualIronError('%s: cannot read %r as a duration; write it like "90" (seconds), "10m", "2h" or '
+                                   '"1d"' % (what, value))
+        seconds = float(match.group(1)) * _DURATION_UNITS[unit]
+    if seconds <= 0:
+        raise VirtualIronError('%s must be longer than zero, got %r' % (what, value))
+    return seconds

@@ -10,12 +10,11 @@ __metaclass__ = type
 import time
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    CONNECT_TIMEOUT, libvirt, open_connection)
+    CONNECT_TIMEOUT, close_connection, libvirt, open_connection)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.host.maintenance_state import read_host_state
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.facts import node_memory
-from ansible_collections.virtualiron.infra.plugins.module_utils.migration.move import (
-    ignore_libvirt_error, migrate_many)
+from ansible_collections.virtualiron.infra.plugins.module_utils.migration.move import migrate_many
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.options import migration_options
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.placement import place
 
@@ -29,25 +28,27 @@ def host_load(conn):
             'memory_used': sum(i[2] for i in infos) * 1024, 'vcpus_used': sum(i[3] for i in infos)}
 
 
+def host_placement(name, uri, connect_timeout=CONNECT_TIMEOUT, also=None):
+    """(host, also(conn)): the host's placement figures, or why it takes nothing (maintenance, unreachable), and
+    what also reads while the connection is open (None when there is no also or the host does not answer)."""
+    host = {'name': name, 'memory': 0, 'cpus': 0, 'memory_used': 0, 'vcpus_used': 0, 'unavailable': None}
+    try:
+        conn = open_connection(uri, connect_timeout)
+    except VirtualIronError as e:
+        host['unavailable'] = 'is unreachable (%s)' % e
+        return host, None
+    try:
+        host.update(host_load(conn))
+        if read_host_state(conn)['maintenance']:
+            host['unavailable'] = 'is in maintenance'
+        return host, also(conn) if also else None
+    finally:
+        close_connection(conn)
+
+
 def candidate_hosts(uris, connect_timeout=CONNECT_TIMEOUT):
-    """Placement figures of each destination host, or why it takes nothing (maintenance, unreachable)."""
-    hosts = []
-    for uri in uris:
-        host = {'name': uri, 'memory': 0, 'cpus': 0, 'memory_used': 0, 'vcpus_used': 0, 'unavailable': None}
-        try:
-            conn = open_connection(uri, connect_timeout)
-        except VirtualIronError as e:
-            host['unavailable'] = 'is unreachable (%s)' % e
-            hosts.append(host)
-            continue
-        try:
-            host.update(host_load(conn))
-            if read_host_state(conn)['maintenance']:
-                host['unavailable'] = 'is in maintenance'
-        finally:
-            ignore_libvirt_error(conn.close)
-        hosts.append(host)
-    return hosts
+    """Placement figures of each destination host (named by its URI), or why it takes nothing."""
+    return [host_placement(uri, uri, connect_timeout)[0] for uri in uris]
 
 
 def servers_to_move(conn, move_stopped, names=None):

@@ -22,7 +22,7 @@ import threading
 import time
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    CONNECT_TIMEOUT, is_libvirt_error, libvirt, lookup_or_none, open_connection)
+    CONNECT_TIMEOUT, close_connection, is_libvirt_error, libvirt, lookup_or_none, open_connection)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.converger import Converger
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.decisions import (
@@ -296,7 +296,7 @@ def migrate_server(source_uri, destination_uri, name, options, check_mode=False,
     finally:
         for conn in (sconn, dconn):
             if conn is not None:
-                ignore_libvirt_error(conn.close)
+                close_connection(conn)
 
 
 def migrate_many(jobs, options, concurrency, check_mode=False, diff=False):

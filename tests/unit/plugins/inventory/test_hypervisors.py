@@ -23,6 +23,7 @@ except ImportError:  # before ansible-core 2.19 every string is a template unles
         return template
 
 from ansible_collections.virtualiron.infra.plugins.inventory import hypervisors as hv
+from ansible_collections.virtualiron.infra.plugins.module_utils.common import connection
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 
 TEST_URI = 'test:///default'
@@ -380,8 +381,9 @@ def test_plugin_filters(run, conn):
 
 
 def test_plugin_registrations(run, tmp_path, monkeypatch):
-    real_open, node_uri = hv.open_connection, 'qemu+ssh://10.0.0.1/system'   # the test driver plays the node
-    monkeypatch.setattr(hv, 'open_connection', lambda uri, timeout: real_open(TEST_URI if uri == node_uri else uri, timeout))
+    real_open, node_uri = connection.open_connection, 'qemu+ssh://10.0.0.1/system'   # the test driver plays the node
+    monkeypatch.setattr(connection, 'open_connection',
+                        lambda uri, timeout: real_open(TEST_URI if uri == node_uri else uri, timeout))
     directory = tmp_path / 'registrations'
     directory.mkdir()
     (directory / 'node1.json').write_text(json.dumps({'version': 1, 'name': 'node1', 'state': 'provisioned',

@@ -19,7 +19,7 @@ import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity import history
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.history import (
-    FIGURES, aggregate, open_history, parse_duration)
+    FIGURES, aggregate, open_history)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
 
 NOW = 1796064300.0  # 2026-11-30T18:45:00Z
@@ -321,27 +321,3 @@ def test_aggregate_edges(samples, how, expected):
 def test_aggregate_refuses_an_unknown_how():
     with pytest.raises(VirtualIronError, match="aggregate must be one of avg, max, min, last, got 'mean'"):
         aggregate(AGGREGATE_INPUT, 'mean')
-
-
-@pytest.mark.parametrize('value, seconds', [
-    (90, 90.0), (2.5, 2.5), ('90', 90.0), ('30s', 30.0), ('10m', 600.0), ('10 min', 600.0), ('2h', 7200.0),
-    ('1.5h', 5400.0), ('1d', 86400.0), ('1W', 604800.0), (' 5m ', 300.0),
-])
-def test_parse_duration(value, seconds):
-    assert parse_duration(value, 'window') == seconds
-
-
-@pytest.mark.parametrize('value, message', [
-    ('10y', "window: cannot read '10y' as a duration"),
-    ('1h30m', "window: cannot read '1h30m' as a duration"),
-    ('', "window: cannot read '' as a duration"),
-    (None, 'window: cannot read None as a duration'),
-    (True, 'window: cannot read True as a duration'),
-    ('-5m', "window: cannot read '-5m' as a duration"),
-    (0, 'window must be longer than zero, got 0'),
-    ('0s', "window must be longer than zero, got '0s'"),
-    (-1, 'window must be longer than zero, got -1'),
-])
-def test_parse_duration_refuses(value, message):
-    with pytest.raises(VirtualIronError, match=message):
-        parse_duration(value, 'window')

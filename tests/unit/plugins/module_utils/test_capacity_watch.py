@@ -132,7 +132,8 @@ def test_the_rack_is_read_on_the_test_hypervisor_with_one_host_down():
     assert first['samples'] == [] and first['answered'] == ['test1'] == second['answered']
     assert [e['host'] for e in second['errors']] == ['down']
     assert [(s['host'], s['server']) for s in second['samples']] == [('test1', None), ('test1', 'test')]
-    assert second['servers'] == [{'name': 'test', 'host': 'test1', 'tags': {}, 'capacity_policy': {}}]
+    assert second['servers'] == [{'name': 'test', 'host': 'test1', 'state': 'running', 'vcpus': 2, 'memory': 2 * 1024 ** 3,
+                                  'tags': {}, 'capacity_policy': {}, 'live_migratable': True, 'why_not_live': ''}]
 
 
 @pytest.mark.parametrize('args, message', [

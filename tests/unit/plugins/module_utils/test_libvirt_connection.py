@@ -122,3 +122,40 @@ def test_server_definitions_pass_on_other_errors():
     host = ListingHost(ListedServer('a', True, libvirt_error(libvirt.VIR_ERR_INTERNAL_ERROR)))
     with pytest.raises(libvirt.libvirtError, match='error %d' % libvirt.VIR_ERR_INTERNAL_ERROR):
         list(server_definitions(host))
+
+
+def _no_such_server(conn):
+    return conn.lookupByName('no-such-server')
+
+
+def _refused_by_us(conn):
+    raise VirtualIronError('refused by us')
+
+
+def _bug(conn):
+    raise KeyError('a bug')
+
+
+@pytest.mark.parametrize('work, expected', [
+    (lambda conn: conn.getType(), ('TEST', None)),
+    (_no_such_server, (None, 'Domain not found')),  # libvirt's message, as a host's error has always been told
+    (_refused_by_us, (None, 'refused by us')),
+])
+def test_on_host_returns_the_result_or_why_not_and_closes(work, expected, monkeypatch):
+    closed = []
+    monkeypatch.setattr(libvirt_connection, 'close_connection', closed.append)
+    assert libvirt_connection.on_host('test:///default', work, timeout=5) == expected
+    assert len(closed) == 1
+
+
+def test_on_host_tells_a_host_it_cannot_reach():
+    result, error = libvirt_connection.on_host('bogus+nothing:///x', lambda conn: 'never', timeout=5)
+    assert result is None and 'bogus+nothing:///x' in error
+
+
+def test_on_host_lets_a_bug_through_and_still_closes(monkeypatch):
+    closed = []
+    monkeypatch.setattr(libvirt_connection, 'close_connection', closed.append)
+    with pytest.raises(KeyError):
+        libvirt_connection.on_host('test:///default', _bug)
+    assert len(closed) == 1

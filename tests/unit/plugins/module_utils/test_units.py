@@ -8,7 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
-from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import format_size, parse_size
+from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import format_size, parse_duration, parse_size
 
 KiB, MiB, GiB, TiB = 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4
 
@@ -98,3 +98,29 @@ def test_format_size(size, text):
 @pytest.mark.parametrize('text', ['1GiB', '1536MiB', '700KiB', '5B', '2TiB'])
 def test_parse_then_format_is_identity(text):
     assert format_size(parse_size(text, 'size')) == text
+
+
+@pytest.mark.parametrize('value, seconds', [
+    (90, 90.0), (2.5, 2.5), ('90', 90.0), ('30s', 30.0), ('10m', 600.0), ('10 min', 600.0), ('2h', 7200.0),
+    ('1.5h', 5400.0), ('1d', 86400.0), ('1W', 604800.0), (' 5m ', 300.0),
+])
+def test_parse_duration(value, seconds):
+    assert parse_duration(value, 'window') == seconds
+
+
+@pytest.mark.parametrize('value, message', [
+    ('10y', "window: cannot read '10y' as a duration"),
+    ('1h30m', "window: cannot read '1h30m' as a duration"),
+    ('', "window: cannot read '' as a duration"),
+    (None, 'window: cannot read None as a duration'),
+    (True, 'window: cannot read True as a duration'),
+    ('-5m', "window: cannot read '-5m' as a duration"),
+    (0, 'window must be longer than zero, got 0'),
+    ('0s', "window must be longer than zero, got '0s'"),
+    (-1, 'window must be longer than zero, got -1'),
+    (float('nan'), 'window: cannot read nan as a duration'),
+    (float('inf'), 'window: cannot read inf as a duration'),
+])
+def test_parse_duration_refuses(value, message):
+    with pytest.raises(VirtualIronError, match=message):
+        parse_duration(value, 'window')

@@ -53,7 +53,6 @@ _AGGREGATIONS = {
 AGGREGATIONS = tuple(_AGGREGATIONS)
 
 
-
 def open_history(path=DEFAULT_PATH, retention_seconds=DEFAULT_RETENTION, create=True):
     """The history in the SQLite file at path ('~' expanded), as a context manager that closes it. A missing
     file is created (mode 0600, its missing parent directories 0700) unless create is False, when it is an

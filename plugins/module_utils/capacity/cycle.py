@@ -169,7 +169,8 @@ class LiveCapacity(Converger):
         for move in self.plan['moves']:
             outcome = results.get(move['server'], {})
             figures = dict(move['figures'], direction=move['direction'], failed=move['server'] in failed,
-                           duration_seconds=outcome.get('duration_seconds'), error=outcome.get('msg'))
+                           duration_seconds=outcome.get('duration_seconds'), error=outcome.get('msg'),
+                           migration_seconds=outcome.get('migration_seconds'), downtime_ms=outcome.get('downtime_ms'))
             events.append({'time': self.now, 'kind': MOVE_EVENT, 'server': move['server'], 'reason': move['reason'],
                            'hosts': {'source': move['source'], 'destination': move['destination']},
                            'figures': figures})

@@ -84,7 +84,7 @@ def rack(monkeypatch, tmp_path):
         made.append((jobs, check_mode))
         return {'changed': bool(jobs) and not check_mode, 'failed_servers': [],
                 'results': [{'name': n, 'source': s, 'destination': d, 'failed': False, 'changed': not check_mode,
-                             'duration_seconds': 2.0} for s, d, n in jobs]}
+                             'duration_seconds': 2.0, 'migration_seconds': 1.5, 'downtime_ms': 40} for s, d, n in jobs]}
     monkeypatch.setattr(cycle, 'migrate_many', migrate_many)
     return made
 
@@ -103,7 +103,8 @@ def test_a_cycle_moves_one_busy_server_and_logs_every_decision(rack, tmp_path):
     assert [(e['kind'], e['server'], e['hosts']) for e in events] == [
         (cycle.MOVE_EVENT, 'busy1', {'source': 'kvm1', 'destination': 'kvm2'}),
         (cycle.REFUSED_EVENT, 'busy2', {'source': 'kvm1'})]   # one move per source host and cycle
-    assert events[0]['figures']['duration_seconds'] == 2.0 and events[0]['figures']['failed'] is False
+    move = events[0]['figures']
+    assert (move['duration_seconds'], move['migration_seconds'], move['downtime_ms'], move['failed']) == (2.0, 1.5, 40, False)
 
 
 def test_check_mode_moves_nothing_and_logs_nothing(rack, tmp_path):

@@ -219,6 +219,7 @@ changes:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.cycle import LiveCapacity
+from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.policy import POLICY_ARGUMENT_SPEC
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.prometheus import HISTORY_BACKEND_ARGUMENT_SPEC
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECT_TIMEOUT, module_failures)
@@ -230,10 +231,6 @@ ARGUMENT_SPEC = dict(
     history=dict(type='path', default='~/.ansible/virtualiron/utilization.sqlite'),
     events=dict(type='path', default='~/.ansible/virtualiron/events.jsonl'),
     interval=dict(type='float', default=60),
-    tag_policies=dict(type='dict', default={}),
-    group_policies=dict(type='dict', default={}),
-    groups=dict(type='dict', default={}),
-    host_policies=dict(type='dict', default={}),
     margin=dict(type='float', default=10),
     improvement=dict(type='float', default=10),
     cooldown_minutes=dict(type='float', default=30),
@@ -243,9 +240,9 @@ ARGUMENT_SPEC = dict(
     vcpu_overcommit=dict(type='float', default=4.0),
     concurrency=dict(type='int', default=1),
     connect_timeout=dict(type='int', default=CONNECT_TIMEOUT),
-    **dict(HISTORY_BACKEND_ARGUMENT_SPEC, **dict(
+    **dict(HISTORY_BACKEND_ARGUMENT_SPEC, **dict(POLICY_ARGUMENT_SPEC, **dict(
         (k, MIGRATION_ARGUMENT_SPEC[k])
-        for k in ('storage', 'bandwidth', 'max_downtime', 'auto_converge', 'timeout', 'timeout_action')))
+        for k in ('storage', 'bandwidth', 'max_downtime', 'auto_converge', 'timeout', 'timeout_action'))))
 )
 
 

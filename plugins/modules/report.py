@@ -203,6 +203,7 @@ timings:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.policy import POLICY_ARGUMENT_SPEC
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.prometheus import HISTORY_BACKEND_ARGUMENT_SPEC
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
     CONNECT_TIMEOUT, module_failures)
@@ -221,12 +222,8 @@ def main():
             events=dict(type='path', default='~/.ansible/virtualiron/events.jsonl'),
             textfile=dict(type='path'),
             title=dict(type='str', default='Virtual Iron rack report'),
-            tag_policies=dict(type='dict', default={}),
-            group_policies=dict(type='dict', default={}),
-            groups=dict(type='dict', default={}),
-            host_policies=dict(type='dict', default={}),
             connect_timeout=dict(type='int', default=CONNECT_TIMEOUT),
-            **HISTORY_BACKEND_ARGUMENT_SPEC
+            **dict(HISTORY_BACKEND_ARGUMENT_SPEC, **POLICY_ARGUMENT_SPEC)
         ),
         supports_check_mode=True,
     )

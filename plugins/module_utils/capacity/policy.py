@@ -28,6 +28,9 @@ DIRECTIONS = ('more', 'less')
 METRICS = ('cpu_percent', 'memory_percent')
 FIELDS = ('metric', 'threshold', 'minutes')
 MAX_MINUTES = 7 * 24 * 60  # the history's default retention: a longer window could never be covered
+# The options that give policies beyond a server's own, the same in every module that resolves them.
+POLICY_OPTIONS = ('tag_policies', 'group_policies', 'groups', 'host_policies')
+POLICY_ARGUMENT_SPEC = dict((name, dict(type='dict', default={})) for name in POLICY_OPTIONS)
 DEFAULT_POLICY = {'more': {'metric': 'cpu_percent', 'threshold': 90.0, 'minutes': 10.0},
                   'less': {'metric': 'cpu_percent', 'threshold': 10.0, 'minutes': 10.0}}
 

@@ -14,6 +14,7 @@ import time
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.events import read_events
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.history import private_file_path
+from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.policy import POLICY_OPTIONS
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.prometheus import open_backend
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import CONNECT_TIMEOUT
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
@@ -24,7 +25,6 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.report.data impo
 from ansible_collections.virtualiron.infra.plugins.module_utils.report.page import page_digest, render_page
 from ansible_collections.virtualiron.infra.plugins.module_utils.report.rack import read_rack
 
-POLICY_OPTIONS = ('tag_policies', 'group_policies', 'host_policies', 'groups')
 # The page is meant to be read by people (a job artifact, a mail, a web server): readable by all, like the textfile.
 PAGE_MODE = 0o644
 

@@ -212,16 +212,11 @@ changes:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.baremetal.bmc import BmcConverger
-from ansible_collections.virtualiron.infra.plugins.module_utils.baremetal.redfish import DEFAULT_TIMEOUT, RedfishClient
+from ansible_collections.virtualiron.infra.plugins.module_utils.baremetal.redfish import BMC_ACCESS_SPEC, DEFAULT_TIMEOUT, RedfishClient
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import module_failures
 
 ARGUMENT_SPEC = dict(
-    endpoint=dict(type='str', required=True),
-    username=dict(type='str', required=True),
-    password=dict(type='str', required=True, no_log=True),
-    validate_certs=dict(type='bool', default=True),
-    ca_path=dict(type='path'),
-    system_id=dict(type='str'),
+    BMC_ACCESS_SPEC,
     power=dict(type='raw'),
     boot=dict(type='dict', options=dict(
         device=dict(type='str', required=True, choices=['pxe', 'disk', 'cd', 'usb', 'http', 'none']),

@@ -100,6 +100,7 @@ options:
       description: {description: "As O(description).", type: str}
       tags: {description: "As O(tags).", type: dict}
       capacity_policy: {description: "As O(capacity_policy).", type: dict}
+      recovery: {description: "As O(recovery).", type: dict}
       force: {description: "As O(force).", type: bool}
       shutdown_timeout: {description: "As O(shutdown_timeout).", type: int}
   state:
@@ -287,6 +288,20 @@ options:
       - A direction left out is not the server's to say; its tags', inventory groups' or host's policy decides
         it (see M(virtualiron.infra.live_capacity)). Replaces the server's policy when given; V({}) removes it.
     type: dict
+  recovery:
+    description:
+      - The server's LiveRecovery policy, kept beside its tags in its libvirt metadata (it travels with the server
+        when it migrates). M(virtualiron.infra.live_recovery) restarts a protected server on another host when its
+        host fails, after fencing that host.
+      - C(protected) (default V(true)) says whether it is restarted; C(priority) (V(-1000) to V(1000), default
+        V(0)) orders the restarts, highest first, and the higher priority gets the room when not every server
+        fits; C(store) names the storage pool, seen by every host under that name, that keeps the server's
+        definition so that it can be read while its host is down (required when protected).
+      - The definition in C(store) is rewritten after every change this module makes to the server, live or not,
+        and after every migration by this collection; see C(docs/live-recovery.md).
+      - A server with C(protected=false) and a C(store) is reported, not restarted, when its host fails.
+        V({}) removes the policy and the stored definition.
+    type: dict
   force:
     description:
       - Allow a hard power-off when a graceful shutdown does not finish within O(shutdown_timeout).
@@ -422,6 +437,10 @@ server:
       description: The server's own capacity policy (the directions it sets; V(false) is off).
       type: dict
       sample: {more: {metric: cpu_percent, threshold: 80.0, minutes: 5.0}, less: false}
+    recovery:
+      description: The server's recovery policy, V({}) when it has none.
+      type: dict
+      sample: {protected: true, priority: 10, store: shared}
 changes:
   description: What the task did (or would do in check mode), in order.
   returned: without O(servers)
@@ -483,6 +502,7 @@ SERVER_SPEC = dict(
     description=dict(type='str'),
     tags=dict(type='dict'),
     capacity_policy=dict(type='dict'),
+    recovery=dict(type='dict'),
     force=dict(type='bool'),
     shutdown_timeout=dict(type='int'),
 )

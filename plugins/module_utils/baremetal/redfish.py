@@ -29,6 +29,15 @@ ROOT = '/redfish/v1'
 # Paths the client follows, from the user or from the BMC's links: under /redfish/v1 on the same endpoint only,
 # so an answer can neither send the credentials elsewhere nor climb out of the service.
 PATH = re.compile(r'^/redfish/v1(/[A-Za-z0-9._~!$&\'()*+,;=:@%-]+)*/?$')
+# How a module reaches one system of a BMC: the bmc module's options, and each host's BMC for LiveRecovery's fencing.
+BMC_ACCESS_SPEC = dict(
+    endpoint=dict(type='str', required=True),
+    username=dict(type='str', required=True),
+    password=dict(type='str', required=True, no_log=True),
+    validate_certs=dict(type='bool', default=True),
+    ca_path=dict(type='path'),
+    system_id=dict(type='str'),
+)
 
 
 def base_url(endpoint):

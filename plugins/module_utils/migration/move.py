@@ -32,6 +32,7 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.migration.facts 
     gather_backing_facts, gather_facts, gather_target_facts)
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.options import (
     DEFAULT_OPTIONS, check_concurrency, migration_flags, migration_options, migration_params)
+from ansible_collections.virtualiron.infra.plugins.module_utils.recovery.store import keep_current
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.converger import SERVER_DEFAULTS, ServerConverger, undefine_server
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.describe import describe_server, find_server, power_state
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pools import pool_holding
@@ -218,6 +219,8 @@ class Migration(Converger):
                                    % (self.name, power_state(source) if source else 'absent',
                                       power_state(dest) if dest else 'absent'))
         self.server = describe_server(dest)
+        if self.server.get('recovery'):
+            keep_current(self.dconn, dest)  # the definition store says where the server is now
         return {'source': None, 'destination': self.server['state']}
 
 

@@ -22,6 +22,7 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.server.definitio
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import (
     METADATA_NS, METADATA_PREFIX, parse_server, user_view)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.units import parse_size
+from ansible_collections.virtualiron.infra.plugins.module_utils.recovery.store import forget, keep_current
 from ansible_collections.virtualiron.infra.plugins.module_utils.storage.pools import path_exists
 from ansible_collections.virtualiron.infra.plugins.module_utils.switch.converger import find_switch
 
@@ -130,6 +131,8 @@ class ServerConverger(Converger):
         if self.check_mode:
             return self._predicted(before, state)
         self.pending = self._pending() if self.dom.isActive() else []
+        if self.changes and (self.desired['recovery'] or (before or {}).get('recovery')):
+            keep_current(self.conn, self.dom, (before or {}).get('recovery'))
         return describe_server(self.dom)
 
     def describe(self, change):
@@ -315,7 +318,11 @@ class ServerConverger(Converger):
             return
         if self.dom.isActive():
             self._stop(before['state'])
+        uuid = self.dom.UUIDString()
         self.act('exists', True, False, undefine_server, self.dom)
+        store = (before.get('recovery') or {}).get('store')
+        if store and not self.check_mode:
+            forget(self.conn, store, uuid)
 
 
 def _power_action(current, wanted):

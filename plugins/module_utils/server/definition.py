@@ -28,6 +28,7 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xm
     BOOT_DEVICES, DISK_FORMATS, DISK_KEYS, METADATA_NS, METADATA_PREFIX, parse_console, parse_disk, parse_nic)
 
 MAX_NICS = 8
+MIN_PRIORITY, MAX_PRIORITY = -1000, 1000
 TARGET_PREFIX = {'virtio': 'vd', 'sata': 'sd', 'scsi': 'sd', 'ide': 'hd', 'xen': 'xvd'}
 MAC_RE = re.compile(r'([0-9a-f]{2}:){5}[0-9a-f]{2}')
 # The characters libvirt allows in a NIC model name.
@@ -115,7 +116,7 @@ def desired_server(request, current, hypervisor):
         'name': request['name'], 'uuid': None, 'hypervisor': hypervisor, 'arch': None, 'machine': None,
         'vcpus': 1, 'max_vcpus': None, 'memory': 512 * 1024 ** 2, 'max_memory': None, 'boot': ['disk'],
         'disks': [], 'nics': [], 'console': {'type': 'vnc', 'listen': '127.0.0.1', 'password': None, 'port': None},
-        'description': '', 'tags': {}, 'capacity_policy': {},
+        'description': '', 'tags': {}, 'capacity_policy': {}, 'recovery': {},
     }
     spec = copy.deepcopy(base)
     if request.get('hypervisor') not in (None, 'auto'):
@@ -149,6 +150,32 @@ def _merge_labels(spec, request):
         spec['capacity_policy'] = given_policy(request['capacity_policy'], 'capacity_policy')
         if len(spec['capacity_policy']) == len(DIRECTIONS):  # what it leaves out is other levels' to say
             check_policy(spec['capacity_policy'], 'capacity_policy')
+    if request.get('recovery') is not None:
+        spec['recovery'] = _recovery_policy(request['recovery'])
+
+
+def _recovery_policy(recovery):
+    """recovery: {} (none) or protected, priority and the store (a storage pool every host sees); a protected
+    server needs a store, where its definition outlives its host."""
+    if not recovery:
+        return {}
+    unknown = sorted(set(recovery) - set(('protected', 'priority', 'store')))
+    if unknown:
+        raise VirtualIronError('recovery: unknown key %s; use protected, priority and store' % ', '.join(unknown))
+    policy = {'protected': recovery.get('protected', True), 'priority': recovery.get('priority', 0),
+              'store': recovery.get('store')}
+    if not isinstance(policy['protected'], bool):
+        raise VirtualIronError('recovery.protected must be true or false, got %r' % (policy['protected'],))
+    if isinstance(policy['priority'], bool) or not isinstance(policy['priority'], int) \
+            or not MIN_PRIORITY <= policy['priority'] <= MAX_PRIORITY:
+        raise VirtualIronError('recovery.priority must be a whole number from %d to %d (higher restarts first), got %r'
+                               % (MIN_PRIORITY, MAX_PRIORITY, policy['priority']))
+    if policy['store'] is None and policy['protected']:
+        raise VirtualIronError('recovery.store is needed for a protected server: the storage pool, seen by every '
+                               'host, that keeps its definition while its host is down')
+    if policy['store'] is not None:
+        check_object_name(policy['store'], 'storage pool')
+    return policy
 
 
 def _tag_name(name):
@@ -391,11 +418,11 @@ def _apply_metadata(root, spec):
 
 
 def metadata_element(spec, qualified=True):
-    """The collection's metadata element (tags and capacity policy), or None when there is nothing to keep.
+    """The collection's metadata element (tags, capacity and recovery policies), or None when there is nothing to keep.
     libvirt's setMetadata wants it unqualified (it adds the namespace itself); in a domain definition it is
     qualified. Children stay unqualified in both."""
-    tags, policy = spec['tags'], spec.get('capacity_policy') or {}
-    if not tags and not policy:
+    tags, policy, recovery = spec['tags'], spec.get('capacity_policy') or {}, spec.get('recovery') or {}
+    if not tags and not policy and not recovery:
         return None
     server = etree.Element('{%s}server' % METADATA_NS if qualified else 'server',
                            nsmap={METADATA_PREFIX: METADATA_NS} if qualified else None)
@@ -404,6 +431,11 @@ def metadata_element(spec, qualified=True):
     for direction in sorted(policy):
         fields = policy[direction] or {'enabled': 'no'}
         sub_element(server, 'capacity', direction=direction, **fields)
+    if recovery:
+        attributes = {'protected': 'yes' if recovery['protected'] else 'no', 'priority': str(recovery['priority'])}
+        if recovery['store']:
+            attributes['store'] = recovery['store']
+        sub_element(server, 'recovery', **attributes)
     return server
 
 

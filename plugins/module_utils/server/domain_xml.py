@@ -76,15 +76,25 @@ def parse_console(devices):
 
 
 def _parse_metadata(root):
-    """(tags, capacity policy) from the collection's metadata element."""
+    """(tags, capacity policy, recovery policy) from the collection's metadata element."""
     server = root.find('metadata/{%s}server' % METADATA_NS)
     if server is None:
-        return {}, {}
+        return {}, {}, {}
     # libvirt qualifies only the root of a metadata element: its children are read by local name.
     children = [(etree.QName(child).localname, child) for child in server]
     tags = dict((tag.get('name'), tag.text or '') for name, tag in children if name == 'tag')
     policy = dict((element.get('direction'), _policy_direction(element)) for name, element in children if name == 'capacity')
-    return tags, policy
+    recovery = [_recovery_policy(element) for name, element in children if name == 'recovery']
+    return tags, policy, recovery[0] if recovery else {}
+
+
+def _recovery_policy(element):
+    """The LiveRecovery policy as virtual_server wrote it: whether the server is restarted elsewhere when its host
+    fails, its priority (higher first) and the storage pool that keeps its definition (recovery/store.py)."""
+    priority = element.get('priority', '0')
+    return {'protected': element.get('protected') == 'yes',
+            'priority': int(priority) if priority.lstrip('-').isdigit() else 0,
+            'store': element.get('store')}
 
 
 def _policy_direction(element):
@@ -126,7 +136,7 @@ def parse_server(xml):
         'console': parse_console(devices),
         'description': root.findtext('description') or '',
     }
-    spec['tags'], spec['capacity_policy'] = _parse_metadata(root)
+    spec['tags'], spec['capacity_policy'], spec['recovery'] = _parse_metadata(root)
     return spec
 
 

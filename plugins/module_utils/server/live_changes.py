@@ -14,7 +14,7 @@ HOTPLUG_BUSES = ('virtio', 'scsi', 'usb')
 # Fields that only take effect at the next boot.
 BOOT_TIME_FIELDS = ('hypervisor', 'max_vcpus', 'max_memory', 'boot', 'console')
 # Fields kept in the definition's metadata, which libvirt changes on a running server too.
-METADATA_FIELDS = ('description', 'tags', 'capacity_policy')
+METADATA_FIELDS = ('description', 'tags', 'capacity_policy', 'recovery')
 
 
 def _pair_by(current, target, key):

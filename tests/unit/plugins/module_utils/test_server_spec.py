@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.definition import (
-    comparable, desired_server, pair_disks, pair_nics)
+    build_server_xml, comparable, desired_server, pair_disks, pair_nics)
 from ansible_collections.virtualiron.infra.plugins.module_utils.server.domain_xml import DISK_KEYS, parse_server, user_view
 
 MiB, GiB = 1024 ** 2, 1024 ** 3
@@ -64,7 +64,7 @@ def test_parse_server(current):
         'console': {'type': 'vnc', 'listen': '127.0.0.1', 'password': 's3cret', 'port': None},
         'description': 'shop front end',
         'tags': {'owner': 'shop', 'role': 'web'},
-        'capacity_policy': {'more': {'threshold': 80.0, 'minutes': 5.0}, 'less': False},
+        'capacity_policy': {'more': {'threshold': 80.0, 'minutes': 5.0}, 'less': False}, 'recovery': {},
     }
 
 
@@ -96,7 +96,7 @@ def test_new_server_defaults():
         'vcpus': 1, 'max_vcpus': 1, 'memory': 512 * MiB, 'max_memory': 512 * MiB, 'boot': ['disk'],
         'disks': [], 'nics': [],
         'console': {'type': 'vnc', 'listen': '127.0.0.1', 'password': None, 'port': None},
-        'description': '', 'tags': {}, 'capacity_policy': {},
+        'description': '', 'tags': {}, 'capacity_policy': {}, 'recovery': {},
     }
 
 
@@ -316,3 +316,31 @@ def test_user_view(current):
     assert 's3cret' not in repr(view)
     assert current == before
     assert user_view(dict(current, console=dict(current['console'], password=None)))['console']['password_set'] is False
+
+
+# ---------------------------------------------------------------- recovery policy
+
+@pytest.mark.parametrize('given, expected', [
+    ({'store': 'shared'}, {'protected': True, 'priority': 0, 'store': 'shared'}),
+    ({'protected': True, 'priority': 10, 'store': 'shared'}, {'protected': True, 'priority': 10, 'store': 'shared'}),
+    ({'protected': False}, {'protected': False, 'priority': 0, 'store': None}),
+    ({}, {}),
+])
+def test_recovery_policy_accepted(given, expected):
+    spec = desired(recovery=given)
+    assert spec['recovery'] == expected
+    assert parse_server(build_server_xml(spec, 'x86_64'))['recovery'] == expected
+
+
+@pytest.mark.parametrize('given, message', [
+    ({'protected': True}, 'recovery.store is needed'),
+    ({'store': 'shared', 'priority': 1001}, 'whole number from -1000 to 1000'),
+    ({'store': 'shared', 'priority': '5'}, 'whole number'),
+    ({'store': 'shared', 'priority': True}, 'whole number'),
+    ({'store': 'shared', 'protected': 'yes'}, 'true or false'),
+    ({'store': 'a/b'}, 'invalid storage pool name'),
+    ({'store': 'shared', 'when': 'always'}, 'unknown key when'),
+])
+def test_recovery_policy_refused(given, message):
+    with pytest.raises(VirtualIronError, match=message):
+        desired(recovery=given)

@@ -16,6 +16,11 @@ description:
     serves the boot directory O(root) (iPXE scripts, kernel, ramdisk) and takes the nodes' discovery reports on
     C(/report), writing each node's registration (docs/registrations.md) into O(registrations), where the
     C(virtualiron.infra.hypervisors) inventory reads it.
+  - "It also takes, on C(/report), the state report of an image booted on a node it discovered (the stateless
+    hypervisor's, see M(virtualiron.infra.hypervisor_image)): C(provisioned) sets the registration's C(state) and
+    its C(uri), C(qemu+tls://) or C(qemu+tcp://) and the address the report came from; C(failed) removes the C(uri).
+    Such a report is refused for a node never discovered (by MAC) or sent from another address than the one it was
+    discovered at."
   - Every request is logged as one JSON line in O(log) (time, client, path, status, stage, MAC), which is how
     C(playbooks/provision_bare_metal.yml) tells where a node that never registered stopped.
   - The receiver is a process of its own (no service manager needed), recorded in C(receiver.pid) in O(state_dir);

@@ -40,6 +40,7 @@ attributes:
     description: Detects and plans as if every failed host were fenced; fences, starts and removes nothing and writes no event.
   diff_mode:
     support: none
+    description: A run acts on many hosts and servers; RV(changes) and the lists in the result say what it did.
 options:
   hosts:
     description: Every host of the pool.
@@ -77,8 +78,8 @@ options:
     default: 3
   failed_hosts:
     description:
-      - Hosts already seen silent for the grace period (by the event source): each fails at its first missed
-        probe instead of being watched for O(grace_seconds) again. A host named here that answers is not failed.
+      - Hosts already seen silent for the grace period (by the event source). Each fails at its first missed
+        probe instead of being watched for O(grace_seconds) again; a host named here that answers is not failed.
     type: list
     elements: str
     default: []
@@ -190,6 +191,11 @@ reconciled:
   elements: dict
 runs_twice:
   description: Servers found running on more than one host, each C(server) and C(hosts).
+  returned: always
+  type: list
+  elements: dict
+store_errors:
+  description: Hosts where restarted servers run but their records in O(store) could not be rewritten, with C(error).
   returned: always
   type: list
   elements: dict

@@ -106,6 +106,59 @@ def record_report(directory, report, address, now):
     return merged, True
 
 
+# ---------------------------------------------------------------- a booted image's state report
+
+# What an image booted on a node (the stateless hypervisor's /init) may say of itself, and the libvirt transports
+# its uri may use (the transport is the node's word; the host in the uri is the address its report came from).
+REPORTED_STATES = ('provisioned', 'failed')
+REPORTED_TRANSPORTS = ('tls', 'tcp')
+
+
+def is_state_report(report):
+    """True for a booted image's state report (it has a state), False for a discovery report."""
+    return 'state' in report
+
+
+def state_update(old, report, address, now):
+    """The registration of a node registered as old (None: never discovered) once it reported its state from
+    address -> the new registration, or None when nothing changed. Refused unless the node was discovered and the
+    report comes from the address it was discovered at (its DHCP lease): a report is untrusted, and must not
+    turn another node, or an unknown machine, into a hypervisor."""
+    mac = (_text(report.get('mac')) or '').lower()
+    if not _MAC.match(mac):
+        raise VirtualIronError('state report without a valid mac')
+    if old is None or mac not in [n['mac'] for n in old.get('hardware', {}).get('nics', [])]:
+        raise VirtualIronError('no node with MAC %s was discovered; a node reports its state only after discovery' % mac)
+    if old.get('address') != address:
+        raise VirtualIronError('the state report of %s came from %s, not from %s where it was discovered'
+                               % (old['name'], address, old.get('address')))
+    state, transport = report.get('state'), report.get('transport')
+    if state not in REPORTED_STATES:
+        raise VirtualIronError('a node may report the state %s, not %r' % (' or '.join(REPORTED_STATES), state))
+    new = dict(old, state=state)
+    new.pop('uri', None)
+    if state == 'provisioned':
+        if transport not in REPORTED_TRANSPORTS:
+            raise VirtualIronError('transport must be one of %s, got %r' % (', '.join(REPORTED_TRANSPORTS), transport))
+        new['uri'] = 'qemu+%s://%s/system' % (transport, '[%s]' % address if ':' in address else address)
+    if _without_times(new) == _without_times(old):
+        return None
+    new['updated_at'] = now
+    return validate_registration(new)
+
+
+def record_state(directory, report, address, now):
+    """Apply a booted image's state report to its node's registration in directory -> (registration, changed)."""
+    mac = (_text(report.get('mac')) or '').lower()
+    path = os.path.join(directory, node_name(mac) + REGISTRATION_SUFFIX) if _MAC.match(mac) else None
+    old = read_registration(path) if path and os.path.lexists(path) else None
+    new = state_update(old, report, address, now)
+    if new is None:
+        return old, False
+    write_atomic(path, (json.dumps(new, indent=2, sort_keys=True) + '\n').encode('utf-8'))
+    return new, True
+
+
 def _without_times(registration):
     return dict((k, v) for k, v in registration.items() if k not in ('updated_at', 'discovered_at'))
 

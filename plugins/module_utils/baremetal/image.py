@@ -12,9 +12,11 @@ extracted trees stay in a cache directory, so a rebuild does not download again.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import contextlib
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -112,13 +114,20 @@ def cpio_newc(entries):
     data bytes (a link's target for a symbolic link), rdev (major, minor) for device nodes. Owners are root,
     times 0: the same entries make the same bytes."""
     out = io.BytesIO()
-    for ino, (path, mode, data, rdev) in enumerate(list(entries) + [('TRAILER!!!', 0, b'', (0, 0))], 1):
+    write_cpio(out, entries)
+    return out.getvalue()
+
+
+def write_cpio(out, entries):
+    """Write the cpio archive of entries (see cpio_newc) to the file object out, one entry at a time: entries may
+    be a generator, so that an archive larger than memory is never held whole."""
+    trailer = [('TRAILER!!!', 0, b'', (0, 0))]
+    for ino, (path, mode, data, rdev) in enumerate(itertools.chain(entries, trailer), 1):
         name = path.encode('utf-8') + b'\x00'
         fields = (ino if path != 'TRAILER!!!' else 0, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1],
                   len(name), 0)
         out.write(b'070701' + b''.join(b'%08X' % f for f in fields) + name)
         out.write(b'\x00' * (-(110 + len(name)) % 4) + data + b'\x00' * (-len(data) % 4))
-    return out.getvalue()
 
 
 # ---------------------------------------------------------------- the ramdisk
@@ -153,11 +162,11 @@ def find_modules(tree, kernel_version):
     return found
 
 
-def ramdisk_modules(tree, kernel_version):
-    """The RAMDISK_MODULES and their dependencies, name -> bytes in load order."""
+def ramdisk_modules(tree, kernel_version, wanted=RAMDISK_MODULES):
+    """The wanted modules and their dependencies, name -> bytes in load order."""
     paths = find_modules(tree, kernel_version)
     data = {}
-    pending = [m for m in RAMDISK_MODULES if m in paths]
+    pending = [m for m in wanted if m in paths]
     while pending:
         name = pending.pop()
         if name not in data:
@@ -165,7 +174,7 @@ def ramdisk_modules(tree, kernel_version):
                 data[name] = handle.read()
             pending.extend(d for d in module_dependencies(data[name]) if d in paths)
     dependencies = dict((n, [d for d in module_dependencies(b) if d in paths]) for n, b in data.items())
-    return dict((n, data[n]) for n in load_order(RAMDISK_MODULES, dependencies))
+    return dict((n, data[n]) for n in load_order(wanted, dependencies))
 
 
 # ---------------------------------------------------------------- building
@@ -179,13 +188,21 @@ class ImageBuilder(object):
 
     def sources(self):
         """What the image would be built from now (apt's candidate versions; nothing downloaded)."""
+        kernel = self.kernel_package()
+        packages = [kernel] + list(BOOT_PACKAGES)
+        return wanted_sources(self.versions(packages), kernel)
+
+    def kernel_package(self):
+        """The versioned kernel package the kernel metapackage depends on now."""
         _rc, out, _err = APT_CACHE.run(self.run, ['depends', 'packages'], packages=[self.kernel_metapackage],
                                        what='reading the kernel package of %s' % self.kernel_metapackage)
-        kernel = kernel_dependency(out, self.kernel_metapackage)
-        packages = [kernel] + list(BOOT_PACKAGES)
+        return kernel_dependency(out, self.kernel_metapackage)
+
+    def versions(self, packages):
+        """package -> apt's candidate version."""
         _rc, out, _err = APT_CACHE.run(self.run, ['policy', 'packages'], packages=packages,
                                        what='reading package versions')
-        return wanted_sources(candidate_versions(out, packages), kernel)
+        return candidate_versions(out, packages)
 
     def built(self):
         """The manifest of the image in dest, or None when there is none or a file of it is gone."""
@@ -203,7 +220,7 @@ class ImageBuilder(object):
 
     def build(self, sources):
         """Build the image for sources into dest; returns its manifest."""
-        trees = dict((p, self._extracted(p, v)) for p, v in sources['packages'].items())
+        trees = self.extracted(sources['packages'])
         kernel_version = sources['kernel_package'][len('linux-image-'):]
         kernel_tree = trees[sources['kernel_package']]
         files = {'vmlinuz': _read(os.path.join(kernel_tree, 'boot', 'vmlinuz-' + kernel_version)),
@@ -221,20 +238,30 @@ class ImageBuilder(object):
         write_atomic(os.path.join(self.dest, MANIFEST), json.dumps(manifest, indent=2, sort_keys=True).encode())
         return manifest
 
-    def _extracted(self, package, version):
-        """The directory a package=version is extracted in, downloading and extracting it once."""
-        tree = os.path.join(self.cache_dir, 'trees', '%s_%s' % (package, version.replace(':', '%3a')))
-        if os.path.isdir(tree):
-            return tree
+    def extracted(self, versions):
+        """package -> the directory package=version is extracted in, for versions (package -> version); what is
+        not cached yet is downloaded in one apt-get call (an image of a hundred packages needs one, not a hundred)."""
         debs = os.path.join(self.cache_dir, 'debs')
         _makedirs(debs)
+        names = os.listdir(debs)
+        missing = ['%s=%s' % (p, v) for p, v in sorted(versions.items())
+                   if not os.path.isdir(self._tree(p, v)) and deb_file_name(p, v, names) is None]
+        if missing:
+            APT_GET.run(lambda argv, **kw: self.run(argv, cwd=debs, **kw), ['download', 'packages'], packages=missing,
+                        what='downloading %s' % ', '.join(missing))
+        return dict((p, self._extracted(p, v, debs)) for p, v in versions.items())
+
+    def _tree(self, package, version):
+        return os.path.join(self.cache_dir, 'trees', '%s_%s' % (package, version.replace(':', '%3a')))
+
+    def _extracted(self, package, version, debs):
+        """The directory a package=version is extracted in, extracting it from its downloaded .deb once."""
+        tree = self._tree(package, version)
+        if os.path.isdir(tree):
+            return tree
         deb = deb_file_name(package, version, os.listdir(debs))
         if deb is None:
-            APT_GET.run(lambda argv, **kw: self.run(argv, cwd=debs, **kw), ['download', 'packages'],
-                        packages=['%s=%s' % (package, version)], what='downloading %s' % package)
-            deb = deb_file_name(package, version, os.listdir(debs))
-            if deb is None:
-                raise VirtualIronError('apt-get download made no .deb for %s=%s in %s' % (package, version, debs))
+            raise VirtualIronError('apt-get download made no .deb for %s=%s in %s' % (package, version, debs))
         _makedirs(os.path.dirname(tree))
         work = tempfile.mkdtemp(prefix='.extract-', dir=os.path.dirname(tree))
         try:
@@ -263,10 +290,17 @@ def _makedirs(path):
 def write_atomic(path, data, mode=0o644):
     """Write data to path through a temporary file and a rename, world-readable by default (dnsmasq serves TFTP
     as nobody): a reader never sees half a file."""
+    with atomic_file(path, mode) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def atomic_file(path, mode=0o644):
+    """A file object whose content replaces path (with mode) when the block ends without an error, else is dropped."""
     fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', dir=os.path.dirname(path))
     try:
         with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
+            yield handle
         os.chmod(tmp, mode)
         os.rename(tmp, path)
     except BaseException:

@@ -17,27 +17,9 @@ node is not trusted.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-INIT_SCRIPT = r'''#!/bin/sh
-# virtualiron.infra discovery ramdisk /init (plugins/module_utils/baremetal/ramdisk_init.py)
-export PATH=/bin:/sbin
-/bin/busybox mkdir -p /proc /sys /dev /tmp /run
-/bin/busybox mount -t proc proc /proc
-/bin/busybox mount -t sysfs sysfs /sys
-/bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
-/bin/busybox --install -s /bin
-T_INIT=$(cut -d' ' -f1 /proc/uptime)
-log() { echo "virtualiron-discovery: $*" > /dev/console; }
-arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1"=*) echo "${w#*=}";; esac; done; }
-# JSON string of a file's first line, without control characters; "" when unreadable
-jstr() { v=$(head -n1 "$1" 2>/dev/null | tr -d '\000-\037\177' | sed 's/\\/\\\\/g; s/"/\\"/g; s/^ *//; s/ *$//')
-         printf '"%s"' "$v"; }
-num() { v=$(cat "$1" 2>/dev/null); case "$v" in ''|*[!0-9]*) echo null;; *) echo "$v";; esac; }
-
-for m in $(cat /etc/modules); do insmod "/lib/modules/$m.ko" 2>/dev/null; done
-REPORT=$(arg vi.report); AFTER=$(arg vi.after); BMC=$(arg vi.bmc); BOOTIF=$(arg BOOTIF)
-[ -n "$REPORT" ] || { log "no vi.report= on the kernel command line"; AFTER=wait; }
-
-cat > /etc/udhcpc.script <<'EOF'
+# Network up, shared with the hypervisor image's /init (hypervisor_init.py): a DHCP lease on the NIC the node booted
+# from (BOOTIF) first, then on the others; sets boot_mac, nics, T_LINK and T_NET, and the address in /tmp/address.
+NETWORK_UP = r'''cat > /etc/udhcpc.script <<'EOF'
 #!/bin/sh
 case "$1" in bound|renew)
   ip addr flush dev "$interface"; ip addr add "$ip/${mask:-24}" dev "$interface"
@@ -66,7 +48,29 @@ for try in 1 2; do
 done
 [ -s /tmp/address ] || log "no DHCP lease on $nics: $(tail -n 3 /tmp/udhcpc.log)"
 T_NET=$(cut -d' ' -f1 /proc/uptime)
+'''
 
+INIT_SCRIPT = r'''#!/bin/sh
+# virtualiron.infra discovery ramdisk /init (plugins/module_utils/baremetal/ramdisk_init.py)
+export PATH=/bin:/sbin
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+/bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
+/bin/busybox --install -s /bin
+T_INIT=$(cut -d' ' -f1 /proc/uptime)
+log() { echo "virtualiron-discovery: $*" > /dev/console; }
+arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1"=*) echo "${w#*=}";; esac; done; }
+# JSON string of a file's first line, without control characters; "" when unreadable
+jstr() { v=$(head -n1 "$1" 2>/dev/null | tr -d '\000-\037\177' | sed 's/\\/\\\\/g; s/"/\\"/g; s/^ *//; s/ *$//')
+         printf '"%s"' "$v"; }
+num() { v=$(cat "$1" 2>/dev/null); case "$v" in ''|*[!0-9]*) echo null;; *) echo "$v";; esac; }
+
+for m in $(cat /etc/modules); do insmod "/lib/modules/$m.ko" 2>/dev/null; done
+REPORT=$(arg vi.report); AFTER=$(arg vi.after); BMC=$(arg vi.bmc); BOOTIF=$(arg BOOTIF)
+[ -n "$REPORT" ] || { log "no vi.report= on the kernel command line"; AFTER=wait; }
+
+''' + NETWORK_UP + r'''
 nic_json() {
   sep=""
   for n in /sys/class/net/*; do

@@ -2,7 +2,8 @@
 # Copyright: virtualiron.infra contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The discovery receiver: a small HTTP server on the provisioning network that serves the boot files (iPXE
-scripts, kernel, ramdisk) and takes the nodes' discovery reports, writing their registrations.
+scripts, kernel, ramdisk) and takes the nodes' discovery reports, writing their registrations, and the state
+reports of images booted on discovered nodes (the stateless hypervisor's provisioned or failed).
 
 It logs every request as one JSON line (time, client, path, status, bytes, stage, MAC when the path names
 one), which is how a node that never registers is traced to where it stopped. It is started and stopped by
@@ -32,7 +33,7 @@ from socketserver import ThreadingMixIn
 from urllib.parse import unquote, urlsplit, parse_qs
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.baremetal.discovery import (
-    MAX_REPORT_BYTES, parse_report, record_report)
+    MAX_REPORT_BYTES, is_state_report, parse_report, record_report, record_state)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.converger import Converger
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
 
@@ -120,13 +121,16 @@ class Handler(BaseHTTPRequestHandler):
         try:
             report = parse_report(self.rfile.read(int(length)))
             now = datetime.datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ')
+            record = record_state if is_state_report(report) else record_report
             with self.server.write_lock:
-                registration, changed = record_report(self.server.registrations, report, self.client_address[0], now)
+                registration, changed = record(self.server.registrations, report, self.client_address[0], now)
         except VirtualIronError as e:
             return self._answer(400, ('refused: %s\n' % e).encode('utf-8'), path, error=str(e)[:500])
-        body = json.dumps({'name': registration['name'], 'changed': changed}).encode('utf-8')
+        body = json.dumps({'name': registration['name'], 'state': registration['state'],
+                           'changed': changed}).encode('utf-8')
         self._answer(200, body, path, node=registration['name'], mac=registration['hardware']['nics'][0]['mac'],
-                     changed=changed, timings=_timings(report))
+                     state=registration['state'], changed=changed, timings=_timings(report),
+                     **_node_error(report))
 
     def _answer(self, status, body, path, **extra):
         self.send_response(status)
@@ -152,6 +156,12 @@ def _timings(report):
     if not isinstance(timings, dict):
         return None
     return dict((k[:32], v) for k, v in list(timings.items())[:8] if isinstance(v, (int, float)))
+
+
+def _node_error(report):
+    """The error a node says it met (a failed hypervisor boot), as a log field; the node's word, bounded."""
+    error = report.get('error')
+    return {'node_error': error[:500]} if isinstance(error, str) and error else {}
 
 
 def _copy(source, target):

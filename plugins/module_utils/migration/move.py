@@ -220,7 +220,7 @@ class Migration(Converger):
                                       power_state(dest) if dest else 'absent'))
         self.server = describe_server(dest)
         if self.server.get('recovery'):
-            keep_current(self.dconn, dest)  # the definition store says where the server is now
+            keep_current(self.dconn, [dest])  # the definition store says where the server is now
         return {'source': None, 'destination': self.server['state']}
 
 

@@ -89,8 +89,9 @@ def watch_hosts(hosts, grace, interval, timeout, already_silent=(), clock=time.t
         pending = list(by_name)
         while pending:
             started = clock()
+            # Silent since the probe was sent, not since its timeout ran out.
             for name, error in probe_hosts([by_name[n] for n in pending], timeout, pool).items():
-                tracker.observe(name, error, clock())
+                tracker.observe(name, error, started)
             pending = tracker.undecided()
             if pending:
                 sleep(max(0.0, interval - (clock() - started)))

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.events import DEFAULT_PATH, append_events
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    close_connection, is_libvirt_error, open_connection)
+    close_connection, is_libvirt_error, libvirt, lookup_or_none, open_connection)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.converger import Converger
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.evacuation import host_placement
@@ -61,7 +61,8 @@ class RecoveryRun(Converger):
         self.hosts = dict((h['name'], h) for h in params['hosts'])
         self.timeline = {}
         self.events = []
-        self.outcome = {'fenced': [], 'restarted': [], 'failed_starts': [], 'reconciled': [], 'runs_twice': []}
+        self.outcome = {'fenced': [], 'restarted': [], 'failed_starts': [], 'reconciled': [], 'runs_twice': [],
+                        'store_errors': []}
 
     # ------------------------------------------------------------ facts
     def read(self):
@@ -111,11 +112,16 @@ class RecoveryRun(Converger):
                              self.params['vcpu_overcommit'])
         self.timeline['placement'] = round(self.clock() - started, 3)
         started = self.clock()
-        for entry in plan['restart']:
-            self.act('start', entry['server'], entry['to'], self._start, entry)
+        if not self.check_mode:
+            self._start_all(plan['restart'])
+        for entry in plan['restart'] if self.check_mode else self.outcome['restarted']:
+            self.changes.add('start', entry['server'], entry['to'])
         self.timeline['starts'] = round(self.clock() - started, 3)
         self._reconcile()
         self._log_plan(plan)
+        if self.failed:
+            self._event('recovery.run', None, {}, 'failed: %s' % ', '.join(h['name'] for h in self.failed),
+                        dict(self.timeline, restarted=len(self.outcome['restarted'])))
         if self.events and not self.check_mode:
             append_events(self.params['events'] or DEFAULT_PATH, self.events)
         return plan
@@ -142,13 +148,40 @@ class RecoveryRun(Converger):
         fenced = self.check_mode or bool(found and found[0]['fenced'])
         return {'fenced': fenced, 'why': found[0]['why'] if found else 'not tried'}
 
-    def _start(self, entry):
-        """Define the stored server on its new host and start it; a start that fails leaves no definition we made."""
-        record, started = self.records[entry['uuid']], self.clock()
-        conn = open_connection(self.hosts[entry['to']]['uri'], self.params['probe_timeout'] + 5)
-        new = True
+    def _start_all(self, restarts):
+        """Start the servers on their new hosts, each host's in priority order, the hosts at the same time."""
+        by_host = {}
+        for entry in restarts:
+            by_host.setdefault(entry['to'], []).append(entry)
+        with ThreadPoolExecutor(max_workers=len(by_host) or 1) as pool:
+            for started in pool.map(self._start_on, sorted(by_host.items())):
+                self.outcome['restarted'].extend(started)
+        self.outcome['restarted'].sort(key=lambda e: (-e['priority'], e['server']))
+
+    def _start_on(self, host_entries):
+        """One host's starts; then their records in the store say where they run (off the path to running)."""
+        host, entries = host_entries
+        conn = open_connection(self.hosts[host]['uri'], self.params['probe_timeout'] + 5)
         try:
-            new = not any(uuid == entry['uuid'] for uuid, _n, _r in self.defined.get(entry['to'], []))
+            started = [(entry, dom) for entry, dom in ((e, self._start(conn, e)) for e in entries) if dom is not None]
+            try:
+                store.keep_current(conn, [dom for _e, dom in started])
+            except Exception as e:  # pylint: disable=broad-exception-caught  # they run: say so, and that the store lags
+                if not isinstance(e, VirtualIronError) and not is_libvirt_error(e):
+                    raise
+                why = e.get_error_message() if is_libvirt_error(e) else str(e)
+                self._event('recovery.store_failed', None, {'destination': host}, why, {})
+                self.outcome['store_errors'].append({'host': host, 'error': why})
+            return [entry for entry, _dom in started]
+        finally:
+            close_connection(conn)
+
+    def _start(self, conn, entry):
+        """Define the stored server on conn's host and start it; the server, or None when its start failed (a start
+        that fails leaves no definition we made)."""
+        record, started = self.records[entry['uuid']], self.clock()
+        new = not any(uuid == entry['uuid'] for uuid, _n, _r in self.defined.get(entry['to'], []))
+        try:
             dom = conn.defineXML(record['xml'])
             try:
                 dom.create()
@@ -157,20 +190,17 @@ class RecoveryRun(Converger):
                     undefine_server(dom)
                 raise
             dom.setAutostart(1 if record['autostart'] else 0)
-            store.keep_current(conn, dom)
-            seconds = round(self.clock() - started, 3)
-            self.outcome['restarted'].append(dict(entry, seconds=seconds))
-            self._event('recovery.restart', entry['server'], {'source': entry['from'], 'destination': entry['to']},
-                        'host %s failed; priority %d' % (entry['from'], entry['priority']), {'seconds': seconds})
         except Exception as e:  # pylint: disable=broad-exception-caught
-            if not is_libvirt_error(e) and not isinstance(e, VirtualIronError):
+            if not is_libvirt_error(e):
                 raise
-            why = e.get_error_message() if is_libvirt_error(e) else str(e)
-            self.outcome['failed_starts'].append(dict(entry, reason=why))
+            self.outcome['failed_starts'].append(dict(entry, reason=e.get_error_message()))
             self._event('recovery.start_failed', entry['server'], {'source': entry['from'], 'destination': entry['to']},
-                        why, {})
-        finally:
-            close_connection(conn)
+                        e.get_error_message(), {})
+            return None
+        entry['seconds'] = round(self.clock() - started, 3)
+        self._event('recovery.restart', entry['server'], {'source': entry['from'], 'destination': entry['to']},
+                    'host %s failed; priority %d' % (entry['from'], entry['priority']), {'seconds': entry['seconds']})
+        return dom
 
     def _reconcile(self):
         """Remove the stopped copy a host still defines of a server the store places on another host that defines
@@ -202,8 +232,8 @@ class RecoveryRun(Converger):
     def _remove_copy(self, host, uuid):
         conn = open_connection(self.hosts[host]['uri'], self.params['probe_timeout'] + 5)
         try:
-            dom = conn.lookupByUUIDString(uuid)
-            if not dom.isActive():
+            dom = lookup_or_none(conn.lookupByUUIDString, uuid, libvirt.VIR_ERR_NO_DOMAIN)
+            if dom is not None and not dom.isActive():  # not removed or started since it was read
                 undefine_server(dom)
                 self.outcome['reconciled'].append({'server': dom.name(), 'host': host})
                 self._event('recovery.reconciled', dom.name(), {'source': host}, 'stale copy removed', {})

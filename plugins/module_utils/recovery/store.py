@@ -81,24 +81,26 @@ def decode(data, uuid):
     return record
 
 
-def save(conn, pool_name, record):
-    """Write record as the newest generation of its server, then remove the older ones."""
+def save(conn, pool_name, records):
+    """Write each record as the newest generation of its server, then remove the older ones."""
     pool = find_pool(conn, pool_name)
-    data = encode(record)
-    name = '%s%s.%d.json' % (PREFIX, record['uuid'], int(time.time() * 1e6))
-    vol = pool.createXML(VOLUME_XML % (name, len(data)), 0)
-    try:
-        stream = conn.newStream(0)
-        vol.upload(stream, 0, len(data), 0)
-        while data:
-            data = data[stream.send(data):]
-        stream.finish()
-    except Exception:
-        vol.delete(0)
-        raise
-    for old in _volumes(pool).get(record['uuid'], [])[1:]:
-        _delete(pool, old[1])
-    return name
+    for record in records:
+        data = encode(record)
+        name = '%s%s.%d.json' % (PREFIX, record['uuid'], int(time.time() * 1e6))
+        vol = pool.createXML(VOLUME_XML % (name, len(data)), 0)
+        try:
+            stream = conn.newStream(0)
+            vol.upload(stream, 0, len(data), 0)
+            while data:
+                data = data[stream.send(data):]
+            stream.finish()
+        except Exception:
+            vol.delete(0)
+            raise
+    volumes = _volumes(pool)
+    for record in records:
+        for old in volumes.get(record['uuid'], [])[1:]:
+            _delete(pool, old[1])
 
 
 def forget(conn, pool_name, uuid):
@@ -158,13 +160,17 @@ def _delete(pool, name):
             raise
 
 
-def keep_current(conn, dom, before=None):
-    """After a server changed or moved (dom on conn's host): save its record where its recovery policy says, and
-    forget it in a store its policy before (a recovery policy, {} for none) named and no longer does."""
-    record = server_record(conn, dom)
-    store = record['recovery'].get('store')
-    if store:
-        save(conn, store, record)
+def keep_current(conn, doms, before=None):
+    """After servers changed or moved (doms on conn's host): save their records where their recovery policies say,
+    and forget a server in the store its policy before (a recovery policy, {} for none; one server) named and no
+    longer does."""
+    records = [server_record(conn, dom) for dom in doms]
+    by_store = {}
+    for record in records:
+        if record['recovery'].get('store'):
+            by_store.setdefault(record['recovery']['store'], []).append(record)
+    for store, kept in sorted(by_store.items()):
+        save(conn, store, kept)
     old = (before or {}).get('store')
-    if old and old != store:
-        forget(conn, old, record['uuid'])
+    if old and len(records) == 1 and old != records[0]['recovery'].get('store'):
+        forget(conn, old, records[0]['uuid'])

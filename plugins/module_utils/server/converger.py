@@ -132,7 +132,7 @@ class ServerConverger(Converger):
             return self._predicted(before, state)
         self.pending = self._pending() if self.dom.isActive() else []
         if self.changes and (self.desired['recovery'] or (before or {}).get('recovery')):
-            keep_current(self.conn, self.dom, (before or {}).get('recovery'))
+            keep_current(self.conn, [self.dom], (before or {}).get('recovery'))
         return describe_server(self.dom)
 
     def describe(self, change):

@@ -360,7 +360,7 @@ def test_plugin_groups_and_variables(run, conn):
 @pytest.mark.parametrize('detail, keys', [
     ({}, sorted(hv.SERVER_SUMMARY)),
     ({'server_variables': 'full'}, sorted(hv.SERVER_SUMMARY + (
-        'arch', 'boot', 'capacity_policy', 'console', 'disks', 'machine', 'max_memory', 'max_vcpus', 'nics'))),
+        'arch', 'boot', 'capacity_policy', 'console', 'disks', 'machine', 'max_memory', 'max_vcpus', 'nics', 'recovery'))),
 ])
 def test_plugin_server_variables(run, conn, detail, keys):
     inventory = run(dict({'uris': [{'uri': TEST_URI, 'name': 'testhost'}], 'virtual_servers': True}, **detail))

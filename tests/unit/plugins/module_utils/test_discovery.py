@@ -137,3 +137,54 @@ def test_read_request_log_skips_bad_lines(tmp_path):
     log.write_bytes(b'{"stage": "kernel"}\nnot json\n[1]\n\xff\n{"stage": "report"}\n')
     assert discovery.read_request_log(str(log)) == [{'stage': 'kernel'}, {'stage': 'report'}]
     assert discovery.read_request_log(str(tmp_path / 'missing')) == []
+
+
+DISCOVERED = discovery.registration_from_report(REPORT, '10.0.5.100', NOW)
+STATE = {'version': 1, 'state': 'provisioned', 'mac': '52:54:00:a1:b2:c4', 'transport': 'tcp'}
+LATER = '2026-11-30T22:05:00Z'
+
+
+@pytest.mark.parametrize('old, report, address, expected', [
+    (DISCOVERED, STATE, '10.0.5.100', {'state': 'provisioned', 'uri': 'qemu+tcp://10.0.5.100/system', 'updated_at': LATER}),
+    (DISCOVERED, dict(STATE, transport='tls'), '10.0.5.100',
+     {'state': 'provisioned', 'uri': 'qemu+tls://10.0.5.100/system', 'updated_at': LATER}),
+    # the other NIC of the node names it too; the uri's host is where the report came from, never the node's word
+    (DISCOVERED, dict(STATE, mac='52:54:00:A1:B2:C3', address='10.6.6.6'), '10.0.5.100',
+     {'state': 'provisioned', 'uri': 'qemu+tcp://10.0.5.100/system', 'updated_at': LATER}),
+    (dict(DISCOVERED, address='fd00:5::64'), STATE, 'fd00:5::64',
+     {'state': 'provisioned', 'uri': 'qemu+tcp://[fd00:5::64]/system', 'updated_at': LATER}),
+    (dict(DISCOVERED, state='provisioned', uri='qemu+tcp://10.0.5.100/system'), dict(STATE, state='failed'), '10.0.5.100',
+     {'state': 'failed', 'updated_at': LATER}),
+    (dict(DISCOVERED, state='provisioned', uri='qemu+tcp://10.0.5.100/system'), STATE, '10.0.5.100', None),
+])
+def test_state_update(old, report, address, expected):
+    new = discovery.state_update(old, report, address, LATER)
+    if expected is None:
+        assert new is None
+    else:
+        assert new == dict(dict((k, v) for k, v in old.items() if k != 'uri'), **expected)
+
+
+@pytest.mark.parametrize('old, report, address, message', [
+    (None, STATE, '10.0.5.100', 'no node with MAC 52:54:00:a1:b2:c4 was discovered'),
+    (DISCOVERED, dict(STATE, mac='52:54:00:ff:ff:ff'), '10.0.5.100', 'no node with MAC 52:54:00:ff:ff:ff'),
+    (DISCOVERED, dict(STATE, mac='nonsense'), '10.0.5.100', 'state report without a valid mac'),
+    (DISCOVERED, STATE, '10.0.5.101', 'came from 10.0.5.101, not from 10.0.5.100 where it was discovered'),
+    (DISCOVERED, dict(STATE, state='discovered'), '10.0.5.100', 'may report the state provisioned or failed'),
+    (DISCOVERED, dict(STATE, transport='ssh'), '10.0.5.100', "transport must be one of tls, tcp, got 'ssh'"),
+    (DISCOVERED, dict(STATE, transport=None), '10.0.5.100', 'transport must be one of tls, tcp'),
+])
+def test_state_update_refuses(old, report, address, message):
+    with pytest.raises(VirtualIronError, match=message.replace('(', r'\(')):
+        discovery.state_update(old, report, address, LATER)
+
+
+def test_record_state_writes_the_registration(tmp_path):
+    discovery.record_report(str(tmp_path), REPORT, '10.0.5.100', NOW)
+    assert discovery.record_state(str(tmp_path), STATE, '10.0.5.100', LATER)[1] is True
+    assert discovery.record_state(str(tmp_path), STATE, '10.0.5.100', LATER)[1] is False
+    written = read_registration(str(tmp_path / 'node-525400a1b2c4.json'))
+    assert (written['state'], written['uri'], written['discovered_at']) == ('provisioned', 'qemu+tcp://10.0.5.100/system', NOW)
+    with pytest.raises(VirtualIronError, match='no node with MAC 52:54:00:00:00:01'):
+        discovery.record_state(str(tmp_path), dict(STATE, mac='52:54:00:00:00:01'), '10.0.5.100', LATER)
+    assert sorted(os.listdir(str(tmp_path))) == ['node-525400a1b2c4.json']

@@ -57,8 +57,9 @@ def test_files_reports_and_log(server):
     assert call(url + '/vmlinuz?mac=52:54:00:13:00:01') == (200, b'K' * 70000)
     assert call(url + '/../requests.log')[0] == 404
     status, body = call(url + '/report', json.dumps(REPORT).encode(), {'Content-Type': 'application/json'})
-    assert (status, json.loads(body.decode())) == (200, {'name': 'node-525400130001', 'changed': True})
-    assert call(url + '/report', json.dumps(REPORT).encode())[1] == b'{"name": "node-525400130001", "changed": false}'
+    assert (status, json.loads(body.decode())) == (200, {'name': 'node-525400130001', 'state': 'discovered', 'changed': True})
+    assert json.loads(call(url + '/report', json.dumps(REPORT).encode())[1].decode()) == {
+        'name': 'node-525400130001', 'state': 'discovered', 'changed': False}
     assert call(url + '/report', b'{"nics": []}')[0] == 400
     assert call(url + '/report', b'x' * (70 * 1024))[0] == 413
     registration = json.loads((tmp_path / 'registrations' / 'node-525400130001.json').read_text())
@@ -70,6 +71,27 @@ def test_files_reports_and_log(server):
                    ('POST', '/report', 400, 'report', None), ('POST', '/report', 413, 'report', None)]
     assert log_of(tmp_path)[2]['timings'] == {'inventory': 1.9} and log_of(tmp_path)[0]['bytes'] == 70000
     assert 'no NIC with a MAC' in log_of(tmp_path)[4]['error']
+
+
+STATE = {'version': 1, 'state': 'provisioned', 'mac': '52:54:00:13:00:01', 'transport': 'tcp', 'error': ''}
+
+
+def test_state_reports(server):
+    url, tmp_path = server
+    assert call(url + '/report', json.dumps(STATE).encode())[0] == 400  # not discovered yet
+    call(url + '/report', json.dumps(REPORT).encode())
+    answers = [call(url + '/report', json.dumps(report).encode()) for report in (
+        STATE, STATE, dict(STATE, state='failed', error='libvirtd is not listening after 60 s'))]
+    assert [(status, json.loads(body.decode())['state']) for status, body in answers] == [
+        (200, 'provisioned'), (200, 'provisioned'), (200, 'failed')]
+    log = log_of(tmp_path)
+    assert [(e['status'], e.get('state'), e.get('changed')) for e in log] == [
+        (400, None, None), (200, 'discovered', True), (200, 'provisioned', True), (200, 'provisioned', False),
+        (200, 'failed', True)]
+    assert 'no node with MAC 52:54:00:13:00:01 was discovered' in log[0]['error']
+    assert log[4]['node_error'] == 'libvirtd is not listening after 60 s'
+    registration = json.loads((tmp_path / 'registrations' / 'node-525400130001.json').read_text())
+    assert registration['state'] == 'failed' and 'uri' not in registration
 
 
 PARAMS = dict(address='10.0.5.1', port=8080, root='/b', registrations='/r', log='/l', netns=None)

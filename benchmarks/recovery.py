@@ -136,6 +136,9 @@ def rulebook_path(args, hosts, work, events):
         killed = time.time()
         lab('poweroff', hosts[2]['name'][3:])
         done = wait_all_elsewhere(hosts[:2], names(args))
+        deadline = time.time() + 30  # the playbook logs the run once it has saved where the servers run
+        while time.time() < deadline and '"recovery.run"' not in (open(events).read() if os.path.exists(events) else ''):
+            time.sleep(0.2)
     finally:
         os.killpg(rulebook.pid, 15)
         rulebook.wait()
@@ -171,6 +174,7 @@ def main():
     parser.add_argument('--paths', nargs='+', default=['playbook', 'rulebook'], choices=['playbook', 'rulebook'])
     parser.add_argument('--grace', type=float, default=10)
     parser.add_argument('--servers', type=int, default=10)
+    parser.add_argument('--keep', action='store_true', help="keep the work directory (logs, event logs)")
     args = parser.parse_args()
     hosts = lab_hosts()
     work = tempfile.mkdtemp(prefix='vi14b-')
@@ -189,7 +193,10 @@ def main():
         lab('poweron', hosts[2]['name'][3:])
         remove_everywhere(hosts, args.servers, path, work)
         shutil.rmtree(path, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print('work directory kept: ' + work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == '__main__':

@@ -72,7 +72,9 @@ class RecoveryRun(Converger):
         self.failed = [self.hosts[n] for n, s in sorted(self.states.items()) if s['state'] == 'failed']
         self.timeline['detection'] = round(self.clock() - started, 3)
         answering = [h for h in self.params['hosts'] if self.states[h['name']]['state'] == 'up']
-        read = [host_placement(h['name'], h['uri'], self.params['probe_timeout'] + 5, _servers) for h in answering]
+        with ThreadPoolExecutor(max_workers=max(1, min(32, len(answering)))) as pool:
+            read = list(pool.map(lambda h: host_placement(h['name'], h['uri'], self.params['probe_timeout'] + 5,
+                                                          _servers), answering))
         self.placement = [p for p, _s in read]
         self.defined = dict((p['name'], servers or []) for p, servers in read)
         self.running = dict((uuid, host) for host, servers in sorted(self.defined.items()) for uuid, _n, on in servers if on)

@@ -133,11 +133,12 @@ class Handler(BaseHTTPRequestHandler):
                      **_node_error(report))
 
     def _answer(self, status, body, path, **extra):
+        # Logged before the node gets its answer: whoever it tells finds the request in the log already.
+        self._log(status, path, len(body), **extra)
         self.send_response(status)
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        self._log(status, path, len(body), **extra)
 
     def _log(self, status, path, size, **extra):
         entry = dict(client=self.client_address[0], method=self.command, path=path[:255], status=status,

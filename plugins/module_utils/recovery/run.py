@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.virtualiron.infra.plugins.module_utils.capacity.events import DEFAULT_PATH, append_events
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.connection import (
-    close_connection, is_libvirt_error, libvirt, lookup_or_none, open_connection)
+    close_connection, is_libvirt_error, libvirt, lookup_or_none, on_host, open_connection)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.converger import Converger
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
 from ansible_collections.virtualiron.infra.plugins.module_utils.migration.evacuation import host_placement
@@ -85,19 +85,11 @@ class RecoveryRun(Converger):
         """The store's records, read through the first answering host that has it."""
         errors = []
         for host in answering:
-            conn = None
-            try:
-                conn = open_connection(host['uri'], self.params['probe_timeout'] + 5)
-                return store.load(conn, self.params['store'])
-            except VirtualIronError as e:
-                errors.append(str(e))
-            except Exception as e:  # pylint: disable=broad-exception-caught
-                if not is_libvirt_error(e):
-                    raise
-                errors.append(e.get_error_message())
-            finally:
-                if conn is not None:
-                    close_connection(conn)
+            records, error = on_host(host['uri'], lambda conn: store.load(conn, self.params['store']),
+                                     self.params['probe_timeout'] + 5)
+            if error is None:
+                return records
+            errors.append(error)
         if self.failed:
             raise VirtualIronError('cannot read the recovery store %s through any answering host: %s'
                                    % (self.params['store'], '; '.join(errors) or 'no host answers'))

@@ -7,23 +7,11 @@ lease of lockd."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import importlib.util
 import os
-
-from importlib.machinery import SourceFileLoader
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-
-def load(name, *path):
-    """A Python file of the collection that is not a module of it, loaded as one."""
-    loader = SourceFileLoader(name, os.path.join(ROOT, *path))
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
-    loader.exec_module(module)
-    return module
-
+from ansible_collections.virtualiron.infra.tests.unit.loader import load
 
 lease_check = load('lease_check', 'roles', 'lock_manager', 'files', 'lease_check.py')
 

@@ -7,28 +7,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
-import importlib.util
 import json
 import os
 import threading
 import urllib.error
 import urllib.request
 
-from importlib.machinery import SourceFileLoader
 from types import SimpleNamespace
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-
-def load(name, *path):
-    """A Python file of the collection that is not a module of it, loaded as one."""
-    loader = SourceFileLoader(name, os.path.join(ROOT, *path))
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
-    loader.exec_module(module)
-    return module
-
+from ansible_collections.virtualiron.infra.tests.unit.loader import load
 
 lab_bmc = load('lab_bmc', 'scripts', 'lab-bmc')
 

@@ -85,19 +85,12 @@ changes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.virtualiron.infra.plugins.module_utils.baremetal.image import ImageConverger
+from ansible_collections.virtualiron.infra.plugins.module_utils.baremetal.image import IMAGE_ARGUMENT_SPEC, ImageConverger
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
-
-ARGUMENT_SPEC = dict(
-    path=dict(type='path', required=True),
-    cache_dir=dict(type='path', default='~/.cache/virtualiron/discovery'),
-    kernel_package=dict(type='str', default='linux-image-cloud-amd64'),
-    force=dict(type='bool', default=False),
-)
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=IMAGE_ARGUMENT_SPEC, supports_check_mode=True)
     try:
         result = ImageConverger(module.run_command, module.params, module.check_mode).run()
     except VirtualIronError as e:

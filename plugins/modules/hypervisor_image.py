@@ -104,17 +104,12 @@ changes:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.virtualiron.infra.plugins.module_utils.baremetal.image import IMAGE_ARGUMENT_SPEC
 from ansible_collections.virtualiron.infra.plugins.module_utils.baremetal.hypervisor_image import (
     HYPERVISOR_PACKAGES, HypervisorImageConverger)
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
 
-ARGUMENT_SPEC = dict(
-    path=dict(type='path', required=True),
-    cache_dir=dict(type='path', default='~/.cache/virtualiron/discovery'),
-    kernel_package=dict(type='str', default='linux-image-cloud-amd64'),
-    packages=dict(type='list', elements='str', default=list(HYPERVISOR_PACKAGES)),
-    force=dict(type='bool', default=False),
-)
+ARGUMENT_SPEC = dict(IMAGE_ARGUMENT_SPEC, packages=dict(type='list', elements='str', default=list(HYPERVISOR_PACKAGES)))
 
 
 def main():

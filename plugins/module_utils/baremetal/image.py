@@ -29,6 +29,13 @@ from ansible_collections.virtualiron.infra.plugins.module_utils.common.command i
 from ansible_collections.virtualiron.infra.plugins.module_utils.common.errors import VirtualIronError
 
 BUILDER_FORMAT = 1  # bump when the layout of what is built changes
+# The options of the modules that build a boot image (discovery_image, hypervisor_image): the same kernel and cache.
+IMAGE_ARGUMENT_SPEC = dict(
+    path=dict(type='path', required=True),
+    cache_dir=dict(type='path', default='~/.cache/virtualiron/discovery'),
+    kernel_package=dict(type='str', default='linux-image-cloud-amd64'),
+    force=dict(type='bool', default=False),
+)
 MANIFEST = 'build.json'
 BOOT_PACKAGES = ('busybox-static', 'ipxe', 'pxelinux', 'syslinux-common')
 # Modules the ramdisk loads (with what they depend on): virtio NICs and disks, as QEMU/KVM nodes have.

@@ -62,6 +62,7 @@ class FakeBmc(object):
 
         class Handler(BaseHTTPRequestHandler):
             disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK wait
+
             def do_GET(self):
                 fake.handle(self, 'GET')
 

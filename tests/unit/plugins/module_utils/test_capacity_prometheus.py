@@ -36,6 +36,7 @@ class FakePrometheus(object):
 
         class Handler(BaseHTTPRequestHandler):
             disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK wait
+
             def do_POST(self):
                 length = int(self.headers['Content-Length'])
                 form = dict((k, v[0]) for k, v in parse_qs(self.rfile.read(length).decode()).items())
